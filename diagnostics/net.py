@@ -1,0 +1,629 @@
+"""Network policy: vetted resolution, pinned connections, deadlines and caps.
+
+Every byte Connect Check sends goes through a :class:`Network` made for one run:
+
+    NetError                      the server or the network, never our own bug
+      NameNotFound                no A/AAAA record
+      PrivateAddress              resolves to a non-public address (refused, never connected)
+      PortNotAllowed              port outside the policy
+      ConnectFailed               refused / unreachable
+      NetTimeout                  a step or the run deadline ran out
+      RedirectRefused             a redirect to somewhere we will not follow
+      TooLarge                    a body or header over the caps
+
+Names are resolved once per run (dnspython, or ``--resolve`` overrides), every address is
+vetted, and connections go to a vetted address while SNI, Host and certificate checks
+use the name. HTTP goes through httpx with a network backend that applies the same rules
+to every connection, redirects are followed hop by hop (each vetted, at most five) and
+bodies are read up to a cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+from urllib.parse import urljoin, urlsplit
+
+import certifi
+import dns.asyncresolver
+import dns.exception
+import dns.name
+import dns.rdatatype
+import dns.resolver
+import httpcore
+import httpx
+
+from . import __version__
+
+USER_AGENT = f"ConnectCheck/{__version__}"
+DEFAULT_PORTS = frozenset({443, 8443, 80})
+MAX_BODY = 1024 * 1024
+MAX_REDIRECTS = 5
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 8.0
+DNS_TIMEOUT = 4.0
+
+# ----------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class NetError(Exception):
+    """Base: the network or the server failed; ``str()`` is a sentence for people."""
+
+    host: str
+
+    def __str__(self) -> str:  # pragma: no cover - overridden everywhere
+        return f"network error talking to {self.host}"
+
+
+@dataclass(frozen=True)
+class NameNotFound(NetError):
+    detail: str = "no A or AAAA record"
+
+    def __str__(self) -> str:
+        return f"{self.host} does not resolve ({self.detail})"
+
+
+@dataclass(frozen=True)
+class PrivateAddress(NetError):
+    address: str = ""
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.host} resolves to {self.address}, a {self.reason} address; not connected"
+
+
+@dataclass(frozen=True)
+class PortNotAllowed(NetError):
+    port: int = 0
+
+    def __str__(self) -> str:
+        return f"port {self.port} is not allowed by the network policy"
+
+
+@dataclass(frozen=True)
+class ConnectFailed(NetError):
+    address: str = ""
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"could not connect to {self.host} ({self.address}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class NetTimeout(NetError):
+    what: str = "answer"
+
+    def __str__(self) -> str:
+        return f"{self.host}: no {self.what} in the time allowed"
+
+
+@dataclass(frozen=True)
+class RedirectRefused(NetError):
+    location: str = ""
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"redirect from {self.host} to {self.location!r} not followed: {self.reason}"
+
+
+@dataclass(frozen=True)
+class TooLarge(NetError):
+    what: str = "body"
+
+    def __str__(self) -> str:
+        return f"{self.host}: {self.what} larger than allowed"
+
+
+# ----------------------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True)
+class NetPolicy:
+    """What a run may do on the network.
+
+    Attributes:
+        allow_private: lift the private-address refusal (tests and operators only).
+        resolve: curl-style overrides, ``(host, port) -> addresses``; port 0 = any port.
+        ca_bundle: PEM file replacing certifi's Mozilla bundle, or None.
+        ports: allowed destination ports, or None for any.
+        nameservers: ``(address, port)`` DNS servers to ask instead of the system's.
+        deadline: seconds for a whole run.
+    """
+
+    allow_private: bool = False
+    resolve: Mapping[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
+    ca_bundle: str | None = None
+    ports: frozenset[int] | None = DEFAULT_PORTS
+    nameservers: tuple[tuple[str, int], ...] = ()
+    deadline: float = 20.0
+
+    @property
+    def trust_store(self) -> str:
+        return self.ca_bundle or certifi.where()
+
+    def port_allowed(self, port: int) -> bool:
+        return self.ports is None or port in self.ports
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "NetPolicy":
+        """Read CONNECT_CHECK_* settings; keyword overrides win (the CLI's flags)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {
+            "allow_private": env.get("CONNECT_CHECK_ALLOW_PRIVATE", "") in ("1", "true", "yes"),
+            "resolve": parse_resolve([r for r in env.get("CONNECT_CHECK_RESOLVE", "").split(",") if r.strip()]),
+            "ca_bundle": env.get("CONNECT_CHECK_CA_BUNDLE") or None,
+            "ports": parse_ports(env.get("CONNECT_CHECK_PORTS", "")),
+            "nameservers": parse_nameservers(env.get("CONNECT_CHECK_DNS", "")),
+        }
+        if env.get("CONNECT_CHECK_DEADLINE"):
+            values["deadline"] = float(env["CONNECT_CHECK_DEADLINE"])
+        for key, value in overrides.items():
+            if value is not None:
+                if key == "resolve":
+                    value = {**values["resolve"], **value}
+                values[key] = value
+        return cls(**values)
+
+
+def parse_resolve(items: Sequence[str]) -> dict[tuple[str, int], tuple[str, ...]]:
+    """``HOST:PORT:ADDR[,ADDR]`` (curl syntax; ``[v6]`` brackets allowed) -> mapping."""
+    out: dict[tuple[str, int], tuple[str, ...]] = {}
+    for item in items:
+        parts = item.strip().split(":", 2)
+        if len(parts) != 3 or not parts[0] or not parts[2]:
+            raise ValueError(f"--resolve wants HOST:PORT:ADDRESS, got {item!r}")
+        host, port_text, addrs = parts
+        port = 0 if port_text in ("*", "") else int(port_text)
+        addresses = tuple(str(ipaddress.ip_address(a.strip().strip("[]"))) for a in addrs.split(","))
+        out[(host.lower().rstrip("."), port)] = addresses
+    return out
+
+
+def parse_ports(text: str) -> frozenset[int] | None:
+    text = text.strip().lower()
+    if not text:
+        return DEFAULT_PORTS
+    if text in ("any", "*", "all"):
+        return None
+    return frozenset(int(p) for p in text.replace(" ", "").split(",") if p)
+
+
+def parse_nameservers(text: str) -> tuple[tuple[str, int], ...]:
+    out = []
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        addr, _, port = item.rpartition(":") if item.count(":") == 1 else (item, "", "")
+        out.append((addr or item, int(port) if port else 53))
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------- address vetting
+
+
+def non_public_reason(address: str) -> str | None:
+    """Why an address must not be contacted, or None when it is a public unicast address.
+
+    Covers loopback, RFC 1918, CGNAT, link-local (cloud metadata), multicast, reserved,
+    unspecified, benchmarking, documentation, IPv6 ULA/link-local/site-local and IPv4
+    hidden inside IPv6 (mapped, compatible, 6to4, Teredo, NAT64 well-known prefix).
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return "malformed"
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_v4(ip)
+        if inner is not None:
+            reason = non_public_reason(str(inner))
+            return f"IPv4-in-IPv6 {reason}" if reason else "IPv4-in-IPv6"
+        if ip.is_site_local:
+            return "site-local"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_unspecified:
+        return "unspecified"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
+        return "carrier-grade NAT"
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved:
+        return "reserved"
+    if not ip.is_global:
+        return "special-purpose"
+    return None
+
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_V4_COMPAT = ipaddress.ip_network("::/96")
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64 or ip in _V4_COMPAT and int(ip) > 1:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64_LOCAL:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+# ----------------------------------------------------------------------------- deadline
+
+
+class Deadline:
+    """One clock for a whole run: every step's timeout is capped by what remains."""
+
+    def __init__(self, seconds: float):
+        self.total = seconds
+        self.start = time.monotonic()
+
+    def remaining(self) -> float:
+        return max(0.0, self.total - (time.monotonic() - self.start))
+
+    def timeout(self, step: float) -> float:
+        return max(0.001, min(step, self.remaining()))
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.start) * 1000)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a name resolved to. ``source`` is "dns" or "override" (``--resolve``)."""
+
+    host: str
+    addresses: tuple[str, ...]
+    cnames: tuple[str, ...] = ()
+    source: str = "dns"
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """One HTTP exchange (after any redirects that were followed).
+
+    Attributes:
+        url: the URL that answered.
+        status: HTTP status code.
+        headers: response headers as (name, value) pairs, names lower-cased.
+        body: up to MAX_BODY bytes of the body.
+        truncated: True when the body was longer than the cap.
+        history: (status, url) of each redirect followed before this answer.
+        verified: True when TLS was validated against the trust store.
+        elapsed_ms: time for the whole exchange.
+    """
+
+    url: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    truncated: bool = False
+    history: tuple[tuple[int, str], ...] = ()
+    verified: bool = True
+    elapsed_ms: int = 0
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k == name), None)
+
+    def header_list(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.headers if k == name]
+
+    @property
+    def location(self) -> str | None:
+        loc = self.header("location")
+        return urljoin(self.url, loc) if loc else None
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+# ----------------------------------------------------------------------------- the network
+
+
+class Network:
+    """Network access for one run under one policy and one deadline."""
+
+    def __init__(self, policy: NetPolicy, deadline: Deadline | None = None):
+        self.policy = policy
+        self.deadline = deadline or Deadline(policy.deadline)
+        self._dns: dict[str, asyncio.Task[Resolution]] = {}
+        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self.connections_opened = 0
+
+    # -- resolution ---------------------------------------------------------
+    async def resolve(self, host: str, port: int = 443) -> Resolution:
+        """Resolve once per run (concurrent callers share the answer)."""
+        host = host.lower().rstrip(".")
+        override = self.policy.resolve.get((host, port)) or self.policy.resolve.get((host, 0))
+        if override:
+            return Resolution(host, override, (), "override")
+        task = self._dns.get(host)
+        if task is None:
+            task = asyncio.ensure_future(self._query(host))
+            self._dns[host] = task
+        return await asyncio.shield(task)
+
+    async def _query(self, host: str) -> Resolution:
+        resolver = dns.asyncresolver.Resolver(configure=not self.policy.nameservers)
+        if self.policy.nameservers:
+            resolver.nameservers = [a for a, _ in self.policy.nameservers]
+            resolver.port = self.policy.nameservers[0][1]
+        resolver.lifetime = self.deadline.timeout(DNS_TIMEOUT)
+        resolver.timeout = resolver.lifetime
+
+        async def one(rdtype: str) -> tuple[list[str], list[str], BaseException | None]:
+            try:
+                answer = await resolver.resolve(host, rdtype, search=False)
+            except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers) as exc:
+                return [], [], exc
+            except dns.exception.Timeout as exc:
+                return [], [], exc
+            except dns.exception.DNSException as exc:
+                return [], [], exc
+            chain = [str(n).rstrip(".") for n in answer.chaining_result.cnames] if hasattr(answer, "chaining_result") else []
+            cnames = _cname_targets(answer)
+            return [r.to_text() for r in answer], cnames or chain, None
+
+        (a4, c4, e4), (a6, c6, e6) = await asyncio.gather(one("A"), one("AAAA"))
+        addresses = tuple(dict.fromkeys(a4 + a6))
+        if not addresses:
+            if isinstance(e4, dns.exception.Timeout) or isinstance(e6, dns.exception.Timeout):
+                raise NetTimeout(host, "DNS answer")
+            detail = "no such domain (NXDOMAIN)" if isinstance(e4, dns.resolver.NXDOMAIN) else "no A or AAAA record"
+            if isinstance(e4, dns.resolver.NoNameservers):
+                detail = "the DNS servers for this name failed to answer (SERVFAIL)"
+            raise NameNotFound(host, detail)
+        return Resolution(host, addresses, tuple(dict.fromkeys(c4 + c6)), "dns")
+
+    async def addresses(self, host: str, port: int) -> tuple[str, ...]:
+        """Resolved and vetted addresses; raises PrivateAddress/PortNotAllowed first."""
+        if not self.policy.port_allowed(port):
+            raise PortNotAllowed(host, port)
+        res = await self.resolve(host, port)
+        self.vet(host, res.addresses)
+        return res.addresses
+
+    def vet(self, host: str, addresses: Sequence[str]) -> None:
+        if self.policy.allow_private:
+            return
+        for address in addresses:
+            reason = non_public_reason(address)
+            if reason:
+                raise PrivateAddress(host, address, reason)
+
+    # -- raw TCP (for the TLS diagnosis, run in a thread) -------------------
+    def connect_tcp(self, host: str, addresses: Sequence[str], port: int, timeout: float) -> tuple[socket.socket, str]:
+        """Blocking connect to the first vetted address that answers."""
+        self.vet(host, addresses)
+        last: NetError = ConnectFailed(host, "", "no address")
+        for address in addresses:
+            budget = min(timeout, self.deadline.remaining())
+            if budget <= 0:
+                raise NetTimeout(host, "connection")
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.settimeout(budget)
+            try:
+                sock.connect((address, port))
+                self.connections_opened += 1
+                return sock, address
+            except socket.timeout:
+                sock.close()
+                last = NetTimeout(host, "connection")
+            except OSError as exc:
+                sock.close()
+                last = ConnectFailed(host, address, exc.strerror or str(exc))
+        raise last
+
+    # -- HTTP -----------------------------------------------------------------
+    def ssl_context(self, verify: bool = True) -> ssl.SSLContext:
+        if verify:
+            ctx = ssl.create_default_context(cafile=self.policy.trust_store)
+        else:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    def _client(self, verify: bool) -> httpx.AsyncClient:
+        client = self._clients.get(verify)
+        if client is None:
+            transport = httpx.AsyncHTTPTransport(retries=0)
+            transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001 - only way to pin
+                ssl_context=self.ssl_context(verify),
+                max_connections=20,
+                max_keepalive_connections=10,
+                keepalive_expiry=10.0,
+                http1=True,
+                http2=False,
+                retries=0,
+                network_backend=_VettedBackend(self),
+            )
+            client = httpx.AsyncClient(
+                transport=transport,
+                trust_env=False,
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT},
+                cookies=None,
+            )
+            self._clients[verify] = client
+        return client
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        follow_redirects: int = 0,
+        verify: bool = True,
+        timeout: float = READ_TIMEOUT,
+        max_body: int = MAX_BODY,
+    ) -> HttpResult:
+        """One request (plus at most ``follow_redirects`` vetted hops, GET only)."""
+        started = time.monotonic()
+        history: list[tuple[int, str]] = []
+        seen = {url}
+        current = url
+        limit = min(follow_redirects, MAX_REDIRECTS)
+        while True:
+            result = await self._exchange(method, current, headers, data, verify, timeout, max_body)
+            if not (300 <= result.status < 400 and result.location and len(history) < limit):
+                break
+            nxt = result.location
+            host = urlsplit(current).hostname or ""
+            self._vet_redirect(host, nxt)
+            if nxt in seen:
+                raise RedirectRefused(host, nxt, "redirect loop")
+            seen.add(nxt)
+            history.append((result.status, current))
+            current, method, data = nxt, "GET", None
+        return HttpResult(
+            url=result.url,
+            status=result.status,
+            headers=result.headers,
+            body=result.body,
+            truncated=result.truncated,
+            history=tuple(history),
+            verified=verify,
+            elapsed_ms=int((time.monotonic() - started) * 1000),
+        )
+
+    def _vet_redirect(self, host: str, location: str) -> None:
+        parts = urlsplit(location)
+        if parts.scheme not in ("https", "http"):
+            raise RedirectRefused(host, location, "not a web address")
+        if parts.username or parts.password:
+            raise RedirectRefused(host, location, "credentials in the address")
+        if not parts.hostname:
+            raise RedirectRefused(host, location, "no host")
+
+    async def _exchange(self, method, url, headers, data, verify, timeout, max_body) -> HttpResult:
+        host = urlsplit(url).hostname or ""
+        budget = self.deadline.timeout(timeout)
+        if self.deadline.expired:
+            raise NetTimeout(host, "time left in this run")
+        client = self._client(verify)
+        t = httpx.Timeout(budget, connect=min(CONNECT_TIMEOUT, budget))
+        try:
+            async with asyncio.timeout(budget):
+                async with client.stream(method, url, headers=headers, data=data, timeout=t) as resp:
+                    body = bytearray()
+                    truncated = False
+                    async for chunk in resp.aiter_raw():
+                        body += chunk
+                        if len(body) > max_body:
+                            truncated = True
+                            del body[max_body:]
+                            break
+                    return HttpResult(
+                        url=str(resp.url),
+                        status=resp.status_code,
+                        headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in resp.headers.raw),
+                        body=bytes(body),
+                        truncated=truncated,
+                        verified=verify,
+                    )
+        except (TimeoutError, httpx.TimeoutException):
+            raise NetTimeout(host, "HTTP answer") from None
+        except httpx.ConnectError as exc:
+            raise ConnectFailed(host, "", _reason(exc)) from exc
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+class _VettedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore backend that connects only to vetted addresses of the requested name."""
+
+    def __init__(self, network: Network):
+        self._net = network
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        addresses = await self._net.addresses(host, port)
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                stream = await self._inner.connect_tcp(address, port, timeout=timeout, socket_options=socket_options)
+                self._net.connections_opened += 1
+                return stream
+            except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as exc:
+                last = exc
+        if isinstance(last, httpcore.ConnectTimeout):
+            raise NetTimeout(host, "connection")
+        raise ConnectFailed(host, ",".join(addresses), _reason(last) if last else "no address")
+
+    async def connect_unix_socket(self, *args, **kwargs):  # pragma: no cover - never used
+        raise ConnectFailed("unix", "", "unix sockets are not used")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _cname_targets(answer: Any) -> list[str]:
+    out = []
+    for rrset in getattr(answer.response, "answer", []):
+        if rrset.rdtype == dns.rdatatype.CNAME:
+            out.extend(str(r.target).rstrip(".") for r in rrset)
+    return out
+
+
+def _reason(exc: BaseException | None) -> str:
+    """The most specific human text in an exception chain (httpx hides ssl errors)."""
+    seen = set()
+    texts = []
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.strerror:
+            texts.append(exc.strerror)
+        elif str(exc):
+            texts.append(str(exc))
+        exc = exc.__cause__ or exc.__context__
+    return texts[-1] if texts else "connection failed"
+
+
+def ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
+    """Find an ssl.SSLError in __cause__, __context__ or args (httpx hides it there)."""
+    stack = [exc]
+    seen = set()
+    while stack:
+        cur = stack.pop()
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLError):
+            return cur
+        stack.extend([cur.__cause__, cur.__context__])
+        stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
+    return None
