@@ -9,7 +9,7 @@ Every byte Connect Check sends goes through a :class:`Network` made for one run:
       ConnectFailed               refused / unreachable
       NetTimeout                  a step or the run deadline ran out
       RedirectRefused             a redirect to somewhere we will not follow
-      TooLarge                    a body or header over the caps
+      BadResponse                 not HTTP, broken TLS, oversized headers
 
 Names are resolved once per run (dnspython, or ``--resolve`` overrides), every address is
 vetted, and connections go to a vetted address while SNI, Host and certificate checks
@@ -52,7 +52,7 @@ DNS_TIMEOUT = 4.0
 # ----------------------------------------------------------------------------- errors
 
 
-@dataclass(frozen=True)
+@dataclass
 class NetError(Exception):
     """Base: the network or the server failed; ``str()`` is a sentence for people."""
 
@@ -62,7 +62,7 @@ class NetError(Exception):
         return f"network error talking to {self.host}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class NameNotFound(NetError):
     detail: str = "no A or AAAA record"
 
@@ -70,7 +70,7 @@ class NameNotFound(NetError):
         return f"{self.host} does not resolve ({self.detail})"
 
 
-@dataclass(frozen=True)
+@dataclass
 class PrivateAddress(NetError):
     address: str = ""
     reason: str = ""
@@ -79,7 +79,7 @@ class PrivateAddress(NetError):
         return f"{self.host} resolves to {self.address}, a {self.reason} address; not connected"
 
 
-@dataclass(frozen=True)
+@dataclass
 class PortNotAllowed(NetError):
     port: int = 0
 
@@ -87,7 +87,7 @@ class PortNotAllowed(NetError):
         return f"port {self.port} is not allowed by the network policy"
 
 
-@dataclass(frozen=True)
+@dataclass
 class ConnectFailed(NetError):
     address: str = ""
     reason: str = ""
@@ -96,7 +96,7 @@ class ConnectFailed(NetError):
         return f"could not connect to {self.host} ({self.address}): {self.reason}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class NetTimeout(NetError):
     what: str = "answer"
 
@@ -104,7 +104,7 @@ class NetTimeout(NetError):
         return f"{self.host}: no {self.what} in the time allowed"
 
 
-@dataclass(frozen=True)
+@dataclass
 class RedirectRefused(NetError):
     location: str = ""
     reason: str = ""
@@ -113,12 +113,12 @@ class RedirectRefused(NetError):
         return f"redirect from {self.host} to {self.location!r} not followed: {self.reason}"
 
 
-@dataclass(frozen=True)
-class TooLarge(NetError):
-    what: str = "body"
+@dataclass
+class BadResponse(NetError):
+    reason: str = ""
 
     def __str__(self) -> str:
-        return f"{self.host}: {self.what} larger than allowed"
+        return f"{self.host} sent an answer that is not valid HTTP ({self.reason})"
 
 
 # ----------------------------------------------------------------------------- policy
@@ -236,6 +236,9 @@ def non_public_reason(address: str) -> str | None:
         return "unspecified"
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
         return "carrier-grade NAT"
+    special = next((n for n in _SPECIAL_PURPOSE if ip.version == n.version and ip in n), None)
+    if special is not None:
+        return f"special-purpose ({special})"
     if ip.is_private:
         return "private"
     if ip.is_reserved:
@@ -246,6 +249,18 @@ def non_public_reason(address: str) -> str | None:
 
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+#: IANA special-purpose registries (IPv4 and IPv6) beyond what ``ipaddress`` flags on
+#: every Python version; none of these is a place a public Canvas can live.
+_SPECIAL_PURPOSE = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8", "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24",
+        "192.88.99.0/24", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+        "240.0.0.0/4", "255.255.255.255/32",
+        "100::/64", "2001::/23", "2001:db8::/32", "2620:4f:8000::/48", "3fff::/20", "5f00::/16",
+        "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+    )
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _V4_COMPAT = ipaddress.ip_network("::/96")
@@ -353,7 +368,7 @@ class Network:
         self.policy = policy
         self.deadline = deadline or Deadline(policy.deadline)
         self._dns: dict[str, asyncio.Task[Resolution]] = {}
-        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._transports: dict[bool, httpx.AsyncHTTPTransport] = {}
         self.connections_opened = 0
 
     # -- resolution ---------------------------------------------------------
@@ -363,6 +378,9 @@ class Network:
         override = self.policy.resolve.get((host, port)) or self.policy.resolve.get((host, 0))
         if override:
             return Resolution(host, override, (), "override")
+        literal = ip_literal(host)
+        if literal is not None:
+            return Resolution(host, (literal,), (), "literal")
         task = self._dns.get(host)
         if task is None:
             task = asyncio.ensure_future(self._query(host))
@@ -452,11 +470,13 @@ class Network:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         return ctx
 
-    def _client(self, verify: bool) -> httpx.AsyncClient:
-        client = self._clients.get(verify)
-        if client is None:
+    def _transport(self, verify: bool) -> httpx.AsyncHTTPTransport:
+        """One pooled transport per trust mode; requests go straight to it (no client-side
+        redirect, cookie or decompression logic: redirects are ours to vet, bodies stay raw)."""
+        transport = self._transports.get(verify)
+        if transport is None:
             transport = httpx.AsyncHTTPTransport(retries=0)
-            transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001 - only way to pin
+            transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001 - the only way to pin
                 ssl_context=self.ssl_context(verify),
                 max_connections=20,
                 max_keepalive_connections=10,
@@ -466,15 +486,8 @@ class Network:
                 retries=0,
                 network_backend=_VettedBackend(self),
             )
-            client = httpx.AsyncClient(
-                transport=transport,
-                trust_env=False,
-                follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
-                cookies=None,
-            )
-            self._clients[verify] = client
-        return client
+            self._transports[verify] = transport
+        return transport
 
     async def fetch(
         self,
@@ -531,11 +544,13 @@ class Network:
         budget = self.deadline.timeout(timeout)
         if self.deadline.expired:
             raise NetTimeout(host, "time left in this run")
-        client = self._client(verify)
-        t = httpx.Timeout(budget, connect=min(CONNECT_TIMEOUT, budget))
+        transport = self._transport(verify)
+        request = httpx.Request(method, url, headers={"User-Agent": USER_AGENT, **(headers or {})}, data=data)
+        request.extensions["timeout"] = httpx.Timeout(budget, connect=min(CONNECT_TIMEOUT, budget)).as_dict()
         try:
             async with asyncio.timeout(budget):
-                async with client.stream(method, url, headers=headers, data=data, timeout=t) as resp:
+                resp = await transport.handle_async_request(request)
+                try:
                     body = bytearray()
                     truncated = False
                     async for chunk in resp.aiter_raw():
@@ -544,23 +559,27 @@ class Network:
                             truncated = True
                             del body[max_body:]
                             break
-                    return HttpResult(
-                        url=str(resp.url),
-                        status=resp.status_code,
-                        headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in resp.headers.raw),
-                        body=bytes(body),
-                        truncated=truncated,
-                        verified=verify,
-                    )
+                finally:
+                    await resp.aclose()
+                return HttpResult(
+                    url=url,
+                    status=resp.status_code,
+                    headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in resp.headers.raw),
+                    body=bytes(body),
+                    truncated=truncated,
+                    verified=verify,
+                )
         except (TimeoutError, httpx.TimeoutException):
             raise NetTimeout(host, "HTTP answer") from None
         except httpx.ConnectError as exc:
             raise ConnectFailed(host, "", _reason(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise BadResponse(host, _reason(exc)) from exc
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        for transport in self._transports.values():
+            await transport.aclose()
+        self._transports.clear()
 
 
 class _VettedBackend(httpcore.AsyncNetworkBackend):
@@ -589,6 +608,22 @@ class _VettedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def ip_literal(host: str) -> str | None:
+    """The address an IP literal in any spelling stands for (dotted, decimal, octal, hex,
+    short forms, bracketed IPv6), or None for a host name."""
+    h = host.strip("[]").split("%", 1)[0]
+    try:
+        return str(ipaddress.ip_address(h))
+    except ValueError:
+        pass
+    if h and all(c in "0123456789abcdefxABCDEFX." for c in h) and h[0].isdigit():
+        try:
+            return socket.inet_ntoa(socket.inet_aton(h))
+        except OSError:
+            return None
+    return None
 
 
 def _cname_targets(answer: Any) -> list[str]:
