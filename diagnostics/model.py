@@ -233,6 +233,7 @@ BLOCKING_CODES = frozenset(
         "tls.hostname_mismatch",
         "tls.weak_signature",
         "tls.weak_key",
+        "tls.chain_invalid",
     }
 )
 

@@ -34,6 +34,7 @@ def test_self_hosted_canvas_is_ready(canvas_lab):
     assert s["hosting.self_hosted"] == Status.INFO
     assert report.hosting.kind == "self_hosted" and report.hosting.environment is None
     assert report.verdict == Verdict.READY
+    assert [f.code for f in report.problems()] == []
     assert "jwks" in report.extras["lti_platform"]["jwks_uri"]
 
 

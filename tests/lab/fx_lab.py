@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import pytest
-import trustme
 
 from diagnostics.net import NetPolicy
 
+from . import pki
 from .fake_canvas import FakeCanvas
 from .servers import DnsZone, RunningServer, serve_dns, serve_http
 
@@ -66,12 +66,17 @@ class Lab:
 
 
 @pytest.fixture(scope="session")
-def lab_ca(tmp_path_factory) -> trustme.CA:
-    ca = trustme.CA()
-    path = tmp_path_factory.mktemp("lab-ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    ca.bundle_path = str(path)  # type: ignore[attr-defined]
-    return ca
+def lab_ca(tmp_path_factory) -> pki.CA:
+    """The lab's issuing CA (under a lab root) with ``bundle_path`` trusting the root.
+
+    Certificates from it pass the strict verifier (unlike trustme's, whose critical SAN
+    cryptography refuses), so lab checks come out clean; it speaks trustme's verbs
+    (``issue_cert(host)``, ``leaf.configure_cert(ctx)``).
+    """
+    root = pki.CA("Connect Check Lab Root CA")
+    issuing = root.create_child_ca("Connect Check Lab Issuing CA")
+    issuing.bundle_path = root.write_bundle(tmp_path_factory.mktemp("lab-ca") / "ca.pem")  # type: ignore[attr-defined]
+    return issuing
 
 
 @pytest.fixture(scope="session")
@@ -109,7 +114,7 @@ def canvas_lab(lab_ca, lab_dns) -> Iterator[Callable[..., Lab]]:
         yield start
 
 
-def cert_context(cert: trustme.LeafCert):
+def cert_context(cert):
     import ssl
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
