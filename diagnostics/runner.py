@@ -113,13 +113,17 @@ class RunContext:
 
 def default_checks(options: Options) -> list[CheckSpec]:
     """The checks a run does, in display order. Imported lazily to keep start-up fast."""
-    from .checks import dns as dns_check, hosting, http, tls
+    from .checks import badgr, dns as dns_check, hosting, http, lti, oauth, tls
 
     specs = [
         CheckSpec("dns", "address", dns_check.check, ("dns",)),
         CheckSpec("tls", "certificate", tls.check, ("tls",)),
         CheckSpec("http", "canvas", http.check, ("canvas",)),
         CheckSpec("hosting", "hosting", hosting.check, ("hosting",)),
+        CheckSpec("preauthorization", "hosting", badgr.preauthorization),
+        CheckSpec("oauth", "developer_key", oauth.check),
+        CheckSpec("lti", "lti", lti.check),
+        CheckSpec("badgr", "badgr", badgr.check),
     ]
     return specs
 
