@@ -157,6 +157,8 @@ def _normalise_host(host: str) -> tuple[str, str]:
     except (idna.IDNAError, UnicodeError, ValueError):
         raise TargetError(f"'{_short(host)}' is not a valid host name.") from None
     ascii_host = ascii_host.lower()
+    if _is_ip_literal(ascii_host):  # IDNA folds full-width digits and letters: "０ｘ７ｆ..." -> "0x7f..."
+        raise TargetError("Enter the Canvas host name, not an IP address: Badgr needs the name its certificate is issued for.")
     labels = ascii_host.split(".")
     if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
         raise TargetError(f"'{_short(host)}' is not a valid host name.")
@@ -176,7 +178,7 @@ def _is_ip_literal(host: str) -> bool:
         return True
     except ValueError:
         pass
-    if re.fullmatch(r"(0x[0-9a-fA-F]*|[0-9]+)(\.(0x[0-9a-fA-F]*|[0-9]+)){0,3}", host):
+    if re.fullmatch(r"(0[xX][0-9a-fA-F]*|[0-9]+)(\.(0[xX][0-9a-fA-F]*|[0-9]+)){0,3}", host):
         try:
             socket.inet_aton(host)
         except OSError:

@@ -58,7 +58,7 @@ def strip_while1(text: str) -> str:
 def parse_canvas_json(result: HttpResult) -> object:
     try:
         return json.loads(strip_while1(result.text()))
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile body nests [[[[... past the parser's depth
         return None
 
 

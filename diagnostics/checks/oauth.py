@@ -85,7 +85,7 @@ def canvas_error(result: HttpResult) -> tuple[str | None, str | None]:
     if text.startswith("{"):
         try:
             body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # hostile bodies nest [[[[... past the parser's depth
             body = None
         if isinstance(body, dict) and isinstance(body.get("error"), str):
             description = body.get("error_description")

@@ -36,8 +36,7 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import serialization
-from OpenSSL import SSL
+from OpenSSL import SSL, crypto
 
 from ..model import Status
 from ..net import CONNECT_TIMEOUT, ConnectFailed, Deadline, NetError, NetTimeout, Network
@@ -395,8 +394,11 @@ def _handshake(sock: socket.socket, host: str, address: str, legacy: bool, deadl
             conn.bio_write(data)
         except SSL.Error as exc:
             raise _failure(host, received, None, exc) from None
-    chain = conn.get_peer_cert_chain(as_cryptography=True) or []
-    pems = tuple(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in chain)
+    # OpenSSL's own encoder, not cryptography's objects: a certificate cryptography refuses
+    # to parse (non-DER encodings, broken extensions) is the server's fault and must reach
+    # the analysis as text (-> tls.chain_invalid), not crash this step.
+    chain = conn.get_peer_cert_chain() or []
+    pems = tuple(crypto.dump_certificate(crypto.FILETYPE_PEM, c).decode("ascii") for c in chain)
     shake = Handshake(pems, conn.get_protocol_version_name(), conn.get_cipher_name(), address, legacy)
     try:  # polite close; the server's opinion of it does not matter
         conn.shutdown()

@@ -362,6 +362,12 @@ def _extension(cert: x509.Certificate, cls) -> Any:
         return None
 
 
+#: A hostile server can send a certificate with thousands of names; reports keep the
+#: first ones (and the count) so that they stay small enough to show, store and share.
+MAX_SANS_SHOWN = 100
+MAX_SANS_IN_TEXT = 10
+
+
 def _sans(cert: x509.Certificate) -> list[str] | None:
     """DNS names in the SAN extension; None when there is no (readable) SAN extension."""
     ext = _extension(cert, x509.SubjectAlternativeName)
@@ -425,7 +431,8 @@ def describe(c: _Cert, role: str | None = None, pem: bool = True) -> dict[str, A
         "subject": _subject(cert),
         "issuer": _issuer(cert),
         "common_name": _common_name(cert),
-        "sans": _sans(cert) or [],
+        "sans": (_sans(cert) or [])[:MAX_SANS_SHOWN],
+        "sans_total": len(_sans(cert) or []),
         "not_before": _iso(_safe(lambda: cert.not_valid_before_utc)),
         "not_after": _iso(_safe(lambda: cert.not_valid_after_utc)),
         "key_type": key_type,
@@ -738,8 +745,11 @@ class _Rules:
                 "which modern clients ignore."
             )
         else:
-            detail = f"The certificate is for {', '.join(sans) or 'no DNS name'}, not {self.host}."
-        self.add("tls.hostname_mismatch", detail, host=self.host, sans=sans or [], common_name=cn,
+            shown = ", ".join(sans[:MAX_SANS_IN_TEXT]) + (f" and {len(sans) - MAX_SANS_IN_TEXT} more"
+                                                          if len(sans) > MAX_SANS_IN_TEXT else "")
+            detail = f"The certificate is for {shown or 'no DNS name'}, not {self.host}."
+        self.add("tls.hostname_mismatch", detail, host=self.host, sans=(sans or [])[:MAX_SANS_SHOWN],
+                 sans_total=len(sans or []), common_name=cn,
                  certificate=_brief(self.leaf, "leaf"))
 
     def validity(self) -> None:
