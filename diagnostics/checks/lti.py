@@ -13,6 +13,7 @@ names the shipped default, https://canvas.instructure.com (see :func:`issuer_adv
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,7 @@ def read_jwks(result: HttpResult) -> JwksReading:
         text = text[len("while(1);"):]
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # hostile bodies nest [[[[... past the parser's depth
         kind = (result.header("content-type") or "no content type").split(";")[0]
         return JwksReading(False, problem=f"the answer is not JSON ({kind})")
     if not isinstance(body, dict) or not isinstance(body.get("keys"), list):
@@ -104,8 +105,14 @@ async def check(ctx: RunContext) -> None:
                     hosted=True)
     elif kind == "self_hosted":
         # The Certificate step reports this host's TLS; here only the key set matters.
-        await _jwks(ctx, ctx.target.url(JWKS_PATH), verify=False, where="this Canvas")
-        await _issuer(ctx)
+        # Two independent requests: both go out at once (one round trip, not two) and
+        # are reported in reading order.
+        issuer = asyncio.ensure_future(_read_issuer(ctx))
+        try:
+            await _jwks(ctx, ctx.target.url(JWKS_PATH), verify=False, where="this Canvas")
+            _issuer(ctx, *await issuer)
+        finally:
+            issuer.cancel()
 
 
 async def _jwks(ctx: RunContext, url: str, *, verify: bool, where: str, hosted: bool = False) -> None:
@@ -137,8 +144,9 @@ async def _jwks(ctx: RunContext, url: str, *, verify: bool, where: str, hosted: 
     ctx.emit("lti.jwks_ok", detail=detail, evidence=evidence)
 
 
-async def _issuer(ctx: RunContext) -> None:
-    """Read the issuer only where Canvas shows it without a login (it normally does not)."""
+async def _read_issuer(ctx: RunContext) -> tuple[str, str | None, int | None]:
+    """Read the issuer only where Canvas shows it without a login (it normally does not):
+    (url asked, issuer seen or None, HTTP status or None)."""
     url = ctx.target.url(OPENID_CONFIGURATION_PATH)
     observed, status_seen = None, None
     try:
@@ -148,8 +156,12 @@ async def _issuer(ctx: RunContext) -> None:
             body = json.loads(result.text().lstrip().removeprefix("while(1);"))
             if isinstance(body, dict) and isinstance(body.get("issuer"), str):
                 observed = body["issuer"]
-    except (NetError, ValueError):
+    except (NetError, ValueError, RecursionError):
         pass
+    return url, observed, status_seen
+
+
+def _issuer(ctx: RunContext, url: str, observed: str | None, status_seen: int | None) -> None:
     status, detail = issuer_advice(ctx.target.origin, observed)
     ctx.emit("lti.issuer", status=status, detail=detail,
              evidence={"expected": ctx.target.origin, "observed": observed, "default": DEFAULT_ISSUER,
