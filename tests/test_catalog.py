@@ -56,3 +56,10 @@ def test_every_code_used_is_in_the_catalog():
 def test_unknown_code_is_our_bug():
     with pytest.raises(catalog.UnknownCode):
         catalog.finding("nope.never")
+
+
+def test_architecture_doc_lists_exactly_the_catalog_codes():
+    doc = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    table = doc[doc.index("## Finding codes"):]
+    listed = set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", table, flags=re.M))
+    assert listed == set(catalog.load()), "regenerate the table in docs/ARCHITECTURE.md from the catalog"
