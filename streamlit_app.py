@@ -2,6 +2,11 @@
 
 Pages are listed here explicitly (st.navigation turns off the old pages/ auto-discovery);
 tests/test_portal_pages.py keeps this list equal to the files in pages/.
+
+Deep links (``/check?url=…``, ``/explain`` …) land on their page even as the very first
+visit to a fresh process, when Streamlit would still run ``pages/<name>.py`` on its own:
+every page's ``page_guard`` sends that first run back through this script
+(``portal.layout.ensure_navigation``); tests/e2e/test_portal_e2e.py checks it in Chromium.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ _CSV_ERROR = "\x00csv:"
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,4}[.)])\s+")
 
 ProgressCallback = Callable[[int, int, dict[str, Any]], None]
+#: ``gate(origin)`` -> None to go ahead, or the sentence saying why this target is skipped
+#: (the portal's per-target rate limit); called once per URL, from worker threads.
+Gate = Callable[[str], "str | None"]
 
 
 def parse_targets(text: str, *, limit: int = MAX_TARGETS) -> tuple[list[str], list[str]]:
@@ -140,7 +143,8 @@ def _short(s: str) -> str:
 def row_for(url: str, report: Report | None = None, error: str = "", verdict: str = "invalid") -> dict[str, Any]:
     """One table row: what support needs to triage an institution at a glance.
 
-    Without a report the row carries ``verdict`` ("invalid" input, or "error" when
+    Without a report the row carries ``verdict`` ("invalid" input, "rate_limited" when
+    the portal's per-target limit skipped it, or "error" when
     Connect Check itself failed) and the reason in ``error``.
     """
     if report is None:
@@ -163,11 +167,14 @@ def row_for(url: str, report: Report | None = None, error: str = "", verdict: st
     }
 
 
-def _run_one(url: str, options: Options, policy: NetPolicy | None) -> dict[str, Any]:
+def _run_one(url: str, options: Options, policy: NetPolicy | None, gate: Gate | None = None) -> dict[str, Any]:
     try:
         target = parse(url)
     except TargetError as exc:
         return row_for(url, error=str(exc))
+    refusal = gate(target.origin) if gate is not None else None
+    if refusal:
+        return row_for(url, error=refusal, verdict="rate_limited")
     try:
         report = asyncio.run(run_async(target, options, policy))
     except Exception as exc:  # our bug: one bad row must not lose the batch
@@ -178,7 +185,7 @@ def _run_one(url: str, options: Options, policy: NetPolicy | None) -> dict[str, 
 
 
 async def _run_all(urls: Sequence[str], concurrency: int, options: Options, policy: NetPolicy | None,
-                   on_progress: ProgressCallback | None) -> list[dict[str, Any]]:
+                   on_progress: ProgressCallback | None, gate: Gate | None = None) -> list[dict[str, Any]]:
     semaphore = asyncio.Semaphore(concurrency)
     loop = asyncio.get_running_loop()
     rows: list[dict[str, Any] | None] = [None] * len(urls)
@@ -188,7 +195,7 @@ async def _run_all(urls: Sequence[str], concurrency: int, options: Options, poli
         async def one(i: int, url: str) -> None:
             nonlocal done
             async with semaphore:
-                rows[i] = await loop.run_in_executor(pool, _run_one, url, options, policy)
+                rows[i] = await loop.run_in_executor(pool, _run_one, url, options, policy, gate)
             done += 1
             if on_progress is not None:
                 try:
@@ -206,11 +213,14 @@ def run_batch(
     policy: NetPolicy | None = None,
     options: Options | None = None,
     on_progress: ProgressCallback | None = None,
+    gate: Gate | None = None,
 ) -> list[dict[str, Any]]:
-    """Check every URL (at most ``concurrency`` at once); rows in input order.
+    """Check every URL (at most ``concurrency`` at once, never more than
+    :data:`MAX_CONCURRENCY`); rows in input order.
 
     Never raises for a URL's sake: unusable input gives a row with verdict ``invalid``
-    and the reason in ``error``. ``on_progress(done, total, row)`` runs in this thread.
+    and the reason in ``error``; a URL ``gate`` refuses gives verdict ``rate_limited``
+    and is not contacted. ``on_progress(done, total, row)`` runs in this thread.
     """
     urls = list(urls)
     if not urls:
@@ -218,7 +228,7 @@ def run_batch(
     concurrency = max(1, min(int(concurrency), MAX_CONCURRENCY, len(urls)))
     options = options or Options()
     policy = policy or NetPolicy.from_env()
-    return asyncio.run(_run_all(urls, concurrency, options, policy, on_progress))
+    return asyncio.run(_run_all(urls, concurrency, options, policy, on_progress, gate))
 
 
 # ----------------------------------------------------------------------------- output

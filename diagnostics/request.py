@@ -27,7 +27,8 @@ Operator configuration (environment):
   optional first line ``Subject: ...``, then the body. ``$name`` placeholders
   (:class:`string.Template`, so a template can never reach into Python objects):
   ``$subject`` (subject line only), ``$kind_title``, ``$intro``, ``$fields``,
-  ``$diagnostics``, ``$canvas_url``, ``$server``, ``$region``, ``$region_name``,
+  ``$diagnostics`` (the check summary, then the browser self-check when one was run),
+  ``$canvas_url``, ``$server``, ``$region``, ``$region_name``,
   ``$environment``, ``$client_id``, ``$contact_name``, ``$contact_email``,
   ``$institution``, ``$notes``. The secret has no placeholder of its own: it is only
   ever part of ``$fields``, and only when the admin opted in.
@@ -136,6 +137,8 @@ class AccessRequest:
             Hidden from ``repr``.
         redirect_uri: self-hosted only: the redirect URI entered in the key, or "".
         notes: anything else the admin wants to say, or "".
+        browser_check: the portal's browser self-check result (``summary_lines`` and
+            ``problems``, see portal/browser.py), or None; quoted in the email.
     """
 
     kind: str
@@ -149,6 +152,7 @@ class AccessRequest:
     secret: str = field(default="", repr=False)
     redirect_uri: str = ""
     notes: str = ""
+    browser_check: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_hosted(self) -> bool:
@@ -506,6 +510,19 @@ def _summary_lines(report: Report | None, compact: bool = False) -> list[str]:
     return lines
 
 
+def _browser_lines(check: Mapping[str, Any] | None, compact: bool = False) -> list[str]:
+    """The browser self-check as a few plain lines (empty when none was run)."""
+    if not isinstance(check, Mapping):
+        return []
+    problems = [" ".join(str(p).split())[:300] for p in list(check.get("problems") or [])[:8]]
+    head = f"Browser self-check (the admin's browser, {str(check.get('checked_at', ''))[:20]}):"
+    if compact:
+        return [f"{head} {len(problems) or 'no'} problem{'s' if len(problems) != 1 else ''} found."]
+    lines = [head] + [f"- {' '.join(str(x).split())[:200]}" for x in list(check.get("summary_lines") or [])[:12]]
+    lines += [f"- Problem: {p}" for p in problems]
+    return lines
+
+
 def _fields(v: Validation, include_secret: bool) -> list[str]:
     r = v.request
     region = f"{r.region} ({region_names().get(r.region, r.region)})"
@@ -542,7 +559,8 @@ def _values(v: Validation, include_secret: bool, compact: bool = False) -> dict[
         "kind_title": KINDS[r.kind],
         "intro": intro,
         "fields": "\n".join(_fields(v, include_secret)),
-        "diagnostics": "\n".join(_summary_lines(v.report, compact)),
+        "diagnostics": "\n".join(_summary_lines(v.report, compact)
+                                 + ([""] + _browser_lines(r.browser_check, compact) if r.browser_check else [])),
         "canvas_url": r.canvas_url,
         "server": v.server,
         "region": r.region,
@@ -654,6 +672,10 @@ def to_json(req: AccessRequest, report: Report | Mapping[str, Any] | None = None
             body["secret"] = r.secret
     if r.notes:
         body["notes"] = r.notes
+    if isinstance(r.browser_check, Mapping):
+        body["browser_check"] = {"checked_at": r.browser_check.get("checked_at"),
+                                 "summary_lines": list(r.browser_check.get("summary_lines") or []),
+                                 "problems": list(r.browser_check.get("problems") or [])}
     rep = v.report
     body["diagnostics"] = None if rep is None else {
         "checked_at": rep.started_at,

@@ -33,8 +33,10 @@ __all__ = [
 
 REGIONS = ("us", "eu", "ca", "au", "sg", "test")
 #: The only keys a share link may carry (``report`` is handled by :func:`parse_report_id`).
-ALLOWED_KEYS = ("url", "region", "client_id", "redirect_uri")
+ALLOWED_KEYS = ("url", "region", "client_id", "redirect_uri", "key_redirect_uris", "key_legacy_redirect_uri")
 MAX_URL = 2048
+#: At most this many lines of the key's "Redirect URIs" list travel in a link.
+MAX_KEY_URIS = 20
 MAX_CLIENT_ID = 24
 #: Snapshot ids are ``secrets.token_urlsafe`` strings (see store.py).
 REPORT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -91,6 +93,19 @@ def _clean_client_id(value: object) -> str:
     return s if s.isascii() and s.isdigit() and len(s) <= MAX_CLIENT_ID else ""
 
 
+def _clean_uri_lines(value: object) -> str:
+    """The key's "Redirect URIs" list: one cleaned URI per line, blank lines dropped, at
+    most :data:`MAX_KEY_URIS` lines and :data:`MAX_URL` characters in all."""
+    if not isinstance(value, str):
+        return ""
+    kept: list[str] = []
+    for line in value[: MAX_URL * MAX_KEY_URIS].splitlines():
+        uri = clean_url(line, keep_query=True).replace(" ", "%20")
+        if uri and len(kept) < MAX_KEY_URIS and sum(map(len, kept)) + len(kept) + len(uri) <= MAX_URL:
+            kept.append(uri)
+    return "\n".join(kept)
+
+
 def _clean_region(value: object) -> str:
     if not isinstance(value, str):
         return ""
@@ -108,21 +123,29 @@ class ShareParams:
         region: one of :data:`REGIONS` or "".
         client_id: the Developer Key ID (digits only, at most 24) or "".
         redirect_uri: the redirect URI, cleaned (credential-like query keys removed).
+        key_redirect_uris: what the admin entered in the Developer Key's "Redirect URIs"
+            list, one cleaned URI per line (at most :data:`MAX_KEY_URIS`).
+        key_legacy_redirect_uri: the key's "Redirect URI (Legacy)" field, cleaned.
     """
 
     url: str = ""
     region: str = ""
     client_id: str = ""
     redirect_uri: str = ""
+    key_redirect_uris: str = ""
+    key_legacy_redirect_uri: str = ""
 
     @classmethod
     def from_inputs(cls, url: object = "", region: object = "", client_id: object = "",
-                    redirect_uri: object = "") -> "ShareParams":
+                    redirect_uri: object = "", key_redirect_uris: object = "",
+                    key_legacy_redirect_uri: object = "") -> "ShareParams":
         return cls(
             url=clean_url(url),
             region=_clean_region(region),
             client_id=_clean_client_id(client_id),
             redirect_uri=clean_url(redirect_uri, keep_query=True),
+            key_redirect_uris=_clean_uri_lines(key_redirect_uris),
+            key_legacy_redirect_uri=clean_url(key_legacy_redirect_uri, keep_query=True),
         )
 
     @classmethod
@@ -134,12 +157,23 @@ class ShareParams:
                 value = value[0] if value else ""
             return value
 
-        return cls.from_inputs(first("url"), first("region"), first("client_id"), first("redirect_uri"))
+        values = {key: first(key) for key in ALLOWED_KEYS}
+        # in a link the list is space-separated (a space is not a URI character; a
+        # newline would be a control character in the address bar)
+        uris = values["key_redirect_uris"]
+        values["key_redirect_uris"] = "\n".join(uris.split()) if isinstance(uris, str) else ""
+        return cls.from_inputs(**values)
 
     def to_query(self) -> dict[str, str]:
         """Only the keys that have a value, in a stable order."""
-        return {k: v for k, v in (("url", self.url), ("region", self.region),
-                                   ("client_id", self.client_id), ("redirect_uri", self.redirect_uri)) if v}
+        query = {k: v for k in ALLOWED_KEYS if (v := getattr(self, k))}
+        if "key_redirect_uris" in query:
+            query["key_redirect_uris"] = " ".join(self.key_redirect_uri_list)
+        return query
+
+    @property
+    def key_redirect_uri_list(self) -> tuple[str, ...]:
+        return tuple(self.key_redirect_uris.splitlines())
 
     @property
     def empty(self) -> bool:

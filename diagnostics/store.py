@@ -163,6 +163,8 @@ class SnapshotStore:
         created, expires = _iso(now), _iso(now + _dt.timedelta(days=self.days))
         snapshot_id = secrets.token_urlsafe(18)  # 144 bits, 24 characters
         with closing(self._connect()) as db, db:
+            # Expired snapshots leave the disk as new ones arrive, not only when a process starts.
+            db.execute("DELETE FROM snapshots WHERE expires_at <= ?", (created,))
             db.execute("INSERT INTO snapshots (id, created_at, expires_at, kind, body) VALUES (?, ?, ?, ?, ?)",
                        (snapshot_id, created, expires, kind, body))
         return Snapshot(snapshot_id, created, expires, kind, clean_report, clean_meta)

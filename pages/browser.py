@@ -9,12 +9,14 @@ component's raw value), ``browser_last_nonce`` and ``browser_check``.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Mapping
 
 import pandas as pd
 import streamlit as st
 
+from diagnostics.regions import RegionsError
 from portal import state
 from portal.boundary import page_guard
 from portal.browser import CLOCK_SKEW_LIMIT_S, REGION_LABELS, REGIONS, evaluate, targets_for
@@ -78,9 +80,15 @@ def _show(result: Mapping[str, Any]) -> None:
 def body() -> None:
     region = st.selectbox(
         "Badgr region", options=list(REGIONS), key="browser_region",
-        format_func=lambda r: REGION_LABELS.get(r, r),
+        format_func=REGION_LABELS.get,  # a dict's bound .get pickles with the widget state; a lambda does not
         help="The Badgr server your badges account is on; its web and API addresses are tested from your browser.")
-    targets = targets_for(region)
+    try:
+        targets = targets_for(region)
+    except RegionsError:
+        logging.getLogger("connect_check.portal").exception("the regions file cannot be used")
+        st.error("The portal's Badgr region settings cannot be read, so the self-check does not know which "
+                 "servers to try. Please tell the team that runs this portal.", icon=":material/settings:")
+        return
     raw = browser_check(targets=targets, timeout_ms=6000)
     # The component keeps returning its last value on every rerun: judge each run once,
     # right when it arrives (the clock comparison is only true at that moment).

@@ -65,7 +65,10 @@ def _value(name: str) -> str:
 
 
 def _current_request() -> rq.AccessRequest:
-    return rq.AccessRequest(kind=_value("kind"), **{name: _value(name) for name in FIELDS})
+    # The browser self-check (Browser self-check page), when run in this session, goes in the email.
+    browser = st.session_state.get("browser_check")
+    return rq.AccessRequest(kind=_value("kind"), **{name: _value(name) for name in FIELDS},
+                            browser_check=browser if isinstance(browser, dict) else None)
 
 
 def _unbuild() -> None:
@@ -110,7 +113,9 @@ def _fields(kind: str, v: rq.Validation | None) -> None:
     _say(v, "canvas_url")
     if hosted:
         _radio("Environment", "environment", list(rq.ENVIRONMENTS),
-               {e: e.capitalize() for e in rq.ENVIRONMENTS}, default="production", horizontal=True)
+               {e: e.capitalize() for e in rq.ENVIRONMENTS}, default="production", horizontal=True,
+               help="Production is the Canvas everyone uses; beta and test are the copies at "
+                    "….beta.instructure.com and ….test.instructure.com.")
         _say(v, "environment")
     else:
         st.text_input("Developer Key ID", key=_key("client_id"), placeholder="10000000000003",
@@ -121,7 +126,9 @@ def _fields(kind: str, v: rq.Validation | None) -> None:
                            "It is checked here and included only if you choose so below.")
         _say(v, "secret")
         _radio("How will support get the secret?", "secret_choice", [SEPARATELY, INCLUDE], SECRET_CHOICES,
-               default=SEPARATELY)
+               default=SEPARATELY,
+               help="Badgr support needs the secret to connect your Canvas. Sending it separately keeps it "
+                    "out of this email.")
         st.caption("Email is not a secure channel: anyone who can read the message can use the key. "
                    "Sending the secret separately (by phone, or a secure channel support offers) is safer.")
         st.text_input("Redirect URI", key=_key("redirect_uri"),
@@ -132,13 +139,17 @@ def _fields(kind: str, v: rq.Validation | None) -> None:
            help="Where your Badgr account lives: the address you log in to. A Canvas approved "
                 "for one region does not work with an account on another.")
     _say(v, "region")
-    st.text_input("Your name", key=_key("contact_name"), autocomplete="name")
+    st.text_input("Your name", key=_key("contact_name"), autocomplete="name",
+                  help="Who Badgr support should answer.")
     _say(v, "contact_name")
-    st.text_input("Your email", key=_key("contact_email"), autocomplete="email")
+    st.text_input("Your email", key=_key("contact_email"), autocomplete="email",
+                  help="Where Badgr support will reply; use your institution's address if you can.")
     _say(v, "contact_email")
-    st.text_input("Institution", key=_key("institution"), autocomplete="organization")
+    st.text_input("Institution", key=_key("institution"), autocomplete="organization",
+                  help="The school, university or organisation this Canvas belongs to.")
     _say(v, "institution")
-    st.text_area("Anything else support should know (optional)", key=_key("notes"), height=80)
+    st.text_area("Anything else support should know (optional)", key=_key("notes"), height=80,
+                 help="For example the error you saw, or when the problem started. Do not paste the secret here.")
     _say(v, "notes")
 
 
@@ -192,7 +203,9 @@ def _body() -> None:
 
     st.header("Request access from Badgr support")
     st.radio("Where is your Canvas hosted?", list(rq.KINDS), format_func=rq.KINDS.get,
-             key=_key("kind"), on_change=_unbuild)
+             key=_key("kind"), on_change=_unbuild,
+             help="An address ending in instructure.com (or a Canvas run by Instructure under your own "
+                  "name) is hosted by Instructure; a Canvas your IT team runs is self-hosted.")
     kind = _value("kind")
     if kind == rq.HOSTED:
         st.caption("Paste the Canvas URL exactly as the message in Canvas showed it. "

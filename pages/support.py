@@ -13,11 +13,12 @@ import streamlit as st
 from diagnostics import batch
 from diagnostics.net import NetPolicy
 from diagnostics.share import parse_report_id
+from portal import checking
 from portal.boundary import page_guard
 from portal.render import md_escape
 
 MAX_PAGE_BATCH = 200
-_VERDICT_ORDER = {"blocked": 0, "invalid": 1, "error": 2, "action_needed": 3, "ready": 4}
+_VERDICT_ORDER = {"blocked": 0, "invalid": 1, "error": 2, "rate_limited": 3, "action_needed": 4, "ready": 5}
 
 
 def _open_report() -> None:
@@ -92,13 +93,16 @@ def body() -> None:
             st.session_state.pop("support_rows", None)
             st.warning("No Canvas addresses found in the list." if not errors else
                        "None of the lines could be checked; see the notes below.", icon=":material/edit_note:")
+        elif (refusal := checking.batch_turn()) is not None:
+            st.warning(refusal, icon=":material/hourglass_top:")
         else:
             bar = st.progress(0.0, text=f"Checking {len(urls)} addresses, {concurrency} at a time …")
 
             def progress(done: int, total: int, row: dict) -> None:
                 bar.progress(done / total, text=f"{done} of {total} checked (last: {md_escape(str(row.get('url', '')))})")
 
-            rows = batch.run_batch(urls, concurrency=concurrency, policy=NetPolicy.from_env(), on_progress=progress)
+            rows = batch.run_batch(urls, concurrency=concurrency, policy=NetPolicy.from_env(), on_progress=progress,
+                                   gate=checking.batch_gate())
             bar.progress(1.0, text=f"All {len(rows)} addresses checked.")
             st.session_state["support_rows"] = rows
     errors = st.session_state.get("support_errors") or []

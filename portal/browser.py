@@ -14,9 +14,11 @@ hands back raw facts; :func:`evaluate` turns them into the dict the pages keep i
      "popups": "allowed|blocked|unknown",
      "problems": ["..."], "summary_lines": ["..."]}
 
-Hosts come from ``diagnostics/knowledge/regions.toml`` when it exists (``[regions.<key>]``
-with ``web`` and ``api`` hosts), else from reference §2. ``CONNECT_CHECK_BROWSER_TARGETS``
-(``name=url,name=url``) replaces them, for tests and for operators behind a proxy.
+Hosts come from :func:`diagnostics.regions.load` (the shipped ``regions.toml`` with the
+operator's ``CONNECT_CHECK_REGIONS`` file laid over it), the same table the live checks
+use; an unusable operator file raises ``regions.RegionsError`` rather than being quietly
+replaced. ``CONNECT_CHECK_BROWSER_TARGETS`` (``name=url,name=url``) replaces the hosts,
+for tests and for operators behind a proxy.
 """
 
 from __future__ import annotations
@@ -24,14 +26,13 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import tomllib
-from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from diagnostics import regions
 
 __all__ = ["REGIONS", "REGION_LABELS", "CLOCK_SKEW_LIMIT_S", "region_hosts", "targets_for", "parse_user_agent",
            "evaluate"]
 
-REGIONS_FILE = Path(__file__).resolve().parent.parent / "diagnostics" / "knowledge" / "regions.toml"
 CLOCK_SKEW_LIMIT_S = 60.0
 MAX_TARGETS = 8
 
@@ -39,52 +40,11 @@ REGION_LABELS = {"us": "United States (badgr.com)", "eu": "Europe (eu.badgr.com)
                  "au": "Australia (au.badgr.com)", "sg": "Singapore (sg.badgr.io)", "test": "Test sandbox (test.badgr.com)"}
 REGIONS = tuple(REGION_LABELS)
 
-# reference/canvas-badgr.md §2
-_FALLBACK_HOSTS = {
-    "us": ("badgr.com", "api.badgr.io"),
-    "eu": ("eu.badgr.com", "api.eu.badgr.io"),
-    "ca": ("ca.badgr.com", "api.ca.badgr.io"),
-    "au": ("au.badgr.com", "api.au.badgr.io"),
-    "sg": ("sg.badgr.io", "api.sg.badgr.io"),
-    "test": ("test.badgr.com", "api.test.badgr.com"),
-}
 
-
-def _host_of(value: object) -> str:
-    if not isinstance(value, str):
-        return ""
-    s = value.strip()
-    s = re.sub(r"^[a-z]+://", "", s, flags=re.I)
-    return s.split("/", 1)[0].lower()
-
-
-def region_hosts(path: Path = REGIONS_FILE) -> dict[str, tuple[str, str]]:
-    """``{region: (web host, api host)}``: diagnostics.regions (operator file included),
-    else regions.toml read directly, else the reference table."""
-    hosts = dict(_FALLBACK_HOSTS)
-    if path == REGIONS_FILE:
-        try:
-            from diagnostics import regions as _regions
-
-            for key, region in _regions.load().items():
-                api = region.api_host if region.api_port == 443 else f"{region.api_host}:{region.api_port}"
-                hosts[key] = (region.web, api)
-            return hosts
-        except Exception:  # not there yet, or an unusable operator file: fall back below
-            pass
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError):
-        return hosts
-    for key, body in (raw.get("regions") or {}).items():
-        if not isinstance(body, Mapping):
-            continue
-        web = _host_of(body.get("web") or body.get("web_host"))
-        api = _host_of(body.get("api") or body.get("api_host"))
-        if web and api:
-            hosts[str(key)] = (web, api)
-    return hosts
+def region_hosts(environ: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """``{region: (web host, api host[:port])}`` from :func:`diagnostics.regions.load`."""
+    return {key: (r.web, r.api_host if r.api_port == 443 else f"{r.api_host}:{r.api_port}")
+            for key, r in regions.load(environ).items()}
 
 
 def targets_for(region: str, environ: Mapping[str, str] | None = None) -> list[dict[str, str]]:
@@ -98,7 +58,8 @@ def targets_for(region: str, environ: Mapping[str, str] | None = None) -> list[d
             if sep and url.strip().lower().startswith(("http://", "https://")):
                 out.append({"name": name.strip()[:60], "url": url.strip()[:300]})
         return out[:MAX_TARGETS]
-    web, api = region_hosts().get(region, _FALLBACK_HOSTS["us"])
+    hosts = region_hosts(env)
+    web, api = hosts.get(region) or hosts["us"]
     return [
         {"name": f"Badgr web ({region})", "url": f"https://{web}/"},
         {"name": f"Badgr API ({region})", "url": f"https://{api}/"},

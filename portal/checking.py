@@ -4,7 +4,14 @@ Shared across all sessions of this process (``st.cache_resource``): one cache of
 finished reports (identical checks within a minute are answered from it), one limiter
 per browser session and one per target origin, so the portal cannot be used to hammer a
 Canvas server. The limits are read from ``CONNECT_CHECK_RATE_SESSION`` and
-``CONNECT_CHECK_RATE_TARGET`` ("N/SECONDS", default 10/60 and 6/60).
+``CONNECT_CHECK_RATE_TARGET`` ("N/SECONDS", default 10/60 and 6/60). Batches on the
+Support page count too: at most ``CONNECT_CHECK_RATE_BATCH`` batches per session
+(default 3/600), and every address in a batch takes a turn of its target's limit (an
+address over it is skipped, not contacted).
+
+A run that verifies a secret (``Options.secret``) bypasses the cache both ways: it is
+never answered from an earlier run (the secret must really be tried) and its report is
+never put in the cache (another session must not see the outcome of someone's secret).
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from diagnostics.target import Target
 
 from . import render, state
 
-__all__ = ["CACHE_SECONDS", "Outcome", "run_check_live", "session_id", "limits", "parse_rate"]
+__all__ = ["CACHE_SECONDS", "Outcome", "run_check_live", "session_id", "limits", "parse_rate", "batch_turn",
+           "batch_gate"]
 
 CACHE_SECONDS = 60.0
 
@@ -45,13 +53,39 @@ class _Shared:
     cache: TTLCache[dict[str, Any]]
     per_session: RateLimiter
     per_target: RateLimiter
+    batches: RateLimiter
 
 
 @st.cache_resource(show_spinner=False)
 def limits() -> _Shared:
     s_limit, s_window = parse_rate(os.environ.get("CONNECT_CHECK_RATE_SESSION"), (10, 60.0))
     t_limit, t_window = parse_rate(os.environ.get("CONNECT_CHECK_RATE_TARGET"), (6, 60.0))
-    return _Shared(TTLCache(CACHE_SECONDS), RateLimiter(s_limit, s_window), RateLimiter(t_limit, t_window))
+    b_limit, b_window = parse_rate(os.environ.get("CONNECT_CHECK_RATE_BATCH"), (3, 600.0))
+    return _Shared(TTLCache(CACHE_SECONDS), RateLimiter(s_limit, s_window), RateLimiter(t_limit, t_window),
+                   RateLimiter(b_limit, b_window))
+
+
+def batch_turn() -> str | None:
+    """Take this session's turn for a batch: None when allowed, else the polite sentence."""
+    decision = limits().batches.hit(session_id())
+    if decision:
+        return None
+    wait = max(1, round(decision.retry_after / 60))
+    return (f"You have run several batches in a short time. To be gentle with Canvas servers, please wait "
+            f"about {wait} minute{'s' if wait != 1 else ''} and try again.")
+
+
+def batch_gate():
+    """``gate(origin)`` for :func:`diagnostics.batch.run_batch`: each address takes a turn of
+    its target's limit (thread-safe; built here, called from the batch's worker threads)."""
+    per_target = limits().per_target
+
+    def gate(origin: str) -> str | None:
+        if per_target.hit(origin):
+            return None
+        return "Skipped: this server was checked several times in the last minute; try it again later."
+
+    return gate
 
 
 def session_id() -> str:
@@ -87,7 +121,8 @@ def run_check_live(target: Target, options: Options, *, fresh: bool = False, lab
     """Answer from the short cache, or run the check showing findings as they arrive."""
     shared = limits()
     key = _cache_key(target, options)
-    if not fresh:
+    cacheable = not options.secret
+    if not fresh and cacheable:
         hit = shared.cache.get(key)
         if hit is not None:
             return Outcome(copy.deepcopy(hit.value), cached_age=hit.age)
@@ -107,7 +142,8 @@ def run_check_live(target: Target, options: Options, *, fresh: bool = False, lab
     shared.per_session.hit(session_id())
 
     report = _stream(target, options, label or f"Checking {target.origin} …")
-    shared.cache.put(key, report)
+    if cacheable:
+        shared.cache.put(key, report)
     return Outcome(copy.deepcopy(report))
 
 

@@ -237,6 +237,109 @@ def test_live_check_share_link_and_cache(monkeypatch, tmp_path, canvas_lab):
     assert {f["code"] for f in again.session_state["check_report"]["findings"]} == {f["code"] for f in report["findings"]}
 
 
+BADGR_URI = "https://api.badgr.io/example/callback"
+
+
+def _all_state(at: AppTest) -> str:
+    return repr({k: at.session_state[k] for k in at.session_state})
+
+
+def test_check_page_redirect_uri_advice(monkeypatch, tmp_path, canvas_lab):
+    canvas = FakeCanvas(hosted=False)
+    key = canvas.add_key(redirect_uris=[BADGR_URI + "/"])
+    lab = canvas_lab(canvas)
+    at = app(monkeypatch, tmp_path, **lab_env(lab))
+    at.run()
+    labels = {w.label: w for w in [*at.text_input, *at.text_area]}
+    assert {"Redirect URIs in your Developer Key", "Redirect URI (Legacy) in your Developer Key"} <= set(labels)
+    at.text_input(key="check_url").input(lab.url)
+    at.text_input(key="check_client_id").input(key.id)
+    at.text_input(key="check_redirect_uri").input(BADGR_URI)
+    at.text_area(key="check_key_redirect_uris").input(BADGR_URI + "/\n\n")
+    at.button[0].click().run()
+    no_exception(at)
+    k = keys(at)
+    assert {"finding-oauth-redirect_uri_advice", "finding-oauth-redirect_uri_mismatch"} <= k, k
+    advice = next(f for f in at.session_state["check_report"]["findings"] if f["code"] == "oauth.redirect_uri_advice")
+    assert advice["status"] == "warn" and advice["evidence"]["will_match"] is False
+    assert any("slash" in r for r in advice["evidence"]["reasons"])
+    # the key's own fields travel in the share link (cleaned, blank lines dropped), so the
+    # receiver of the link sees the same advice
+    assert set(at.query_params) == {"url", "client_id", "redirect_uri", "key_redirect_uris"}
+    link = {k: at.query_params[k] for k in at.query_params}
+    assert link["key_redirect_uris"] == BADGR_URI + "/"
+    receiver = app(monkeypatch, tmp_path, **lab_env(lab))
+    receiver.query_params.update(link)
+    receiver.run(timeout=60)
+    no_exception(receiver)
+    assert receiver.text_area(key="check_key_redirect_uris").value == BADGR_URI + "/"
+    again = next(f for f in receiver.session_state["check_report"]["findings"] if f["code"] == "oauth.redirect_uri_advice")
+    assert again["evidence"]["will_match"] is False and again["evidence"]["reasons"] == advice["evidence"]["reasons"]
+
+
+def test_check_page_verifies_secret_once_and_forgets_it(monkeypatch, tmp_path, canvas_lab, caplog):
+    caplog.set_level("DEBUG")
+    canvas = FakeCanvas(hosted=False)
+    key = canvas.add_key(redirect_uri="https://api.badgr.io")
+    secret = key.api_key
+    lab = canvas_lab(canvas)
+    tokens = lambda: [r for r in lab.server.requests if r.startswith("POST /login/oauth2/token")]  # noqa: E731
+    at = app(monkeypatch, tmp_path, **lab_env(lab))
+    at.run()
+    field = at.text_input(key="check_secret")
+    assert field.label == "Secret key" and field.proto.type == field.proto.PASSWORD
+    assert "never stored, shared or logged" in field.help and "validated TLS" in field.help
+    assert at.checkbox(key="check_verify_secret").label == "Also verify my secret key"
+    at.text_input(key="check_url").input(lab.url)
+    at.text_input(key="check_client_id").input(key.id)
+    at.checkbox(key="check_verify_secret").check()
+    at.text_input(key="check_secret").input(secret)
+    at.button[0].click().run()
+    no_exception(at)
+    assert "finding-oauth-secret_ok" in keys(at), keys(at)
+    assert len(tokens()) == 1, "the secret reached the fake Canvas's token endpoint once"
+    assert at.text_input(key="check_secret").value == "" and at.checkbox(key="check_verify_secret").value is False
+    assert secret not in _all_state(at)
+    assert secret not in repr(dict(at.query_params)) and "secret" not in repr(dict(at.query_params))
+    assert secret not in repr(at.session_state["check_report"])
+    assert not any(secret in c.value for c in at.code), "not in the share link"
+    assert secret not in caplog.text
+
+    # Saving the report stores no secret.
+    at.button(key="share-save").click().run()
+    no_exception(at)
+    snap = SnapshotStore(tmp_path / "reports.sqlite3").load(at.session_state["check_saved"]["id"])
+    assert snap is not None and secret not in repr(snap.report) + repr(snap.meta)
+
+    # The same check without the secret is not answered from a secret run (nothing was cached) ...
+    at.button[0].click().run()
+    no_exception(at)
+    assert "finding-oauth-secret_ok" not in keys(at) and len(tokens()) == 1
+    assert not any("short cache" in i.value for i in at.info)
+    # ... and a secret run is never answered from the cache that run just filled.
+    at.checkbox(key="check_verify_secret").check()
+    at.text_input(key="check_secret").input(secret[::-1])
+    at.button[0].click().run()
+    no_exception(at)
+    assert "finding-oauth-secret_invalid" in keys(at) and len(tokens()) == 2
+    assert not any("short cache" in i.value for i in at.info)
+    assert secret[::-1] not in _all_state(at) and secret[::-1] not in caplog.text
+    assert_serialisable(at)
+
+
+def test_secret_box_ticked_without_a_secret(monkeypatch, tmp_path, canvas_lab):
+    lab = canvas_lab(FakeCanvas(hosted=False))
+    at = app(monkeypatch, tmp_path, **lab_env(lab))
+    at.run()
+    at.text_input(key="check_url").input(lab.url)
+    at.checkbox(key="check_verify_secret").check()
+    at.button[0].click().run()
+    no_exception(at)
+    assert "verdict-ready" in keys(at)
+    assert not [k for k in keys(at) if k.startswith("finding-oauth-secret")]
+    assert any("field was empty" in i.value for i in at.info)
+
+
 def test_rate_limit_is_polite(monkeypatch, tmp_path, canvas_lab):
     lab = canvas_lab(FakeCanvas(hosted=False))
     at = app(monkeypatch, tmp_path, rate_target="1/60", **lab_env(lab))
@@ -321,6 +424,24 @@ def test_support_page_batch_and_open(monkeypatch, tmp_path, canvas_lab):
     at.button[0].click().run()
     no_exception(at)
     assert at.query_params["report"] == "B" * 24
+
+
+def _inputs(at: AppTest) -> list:
+    kinds = ("text_input", "text_area", "selectbox", "radio", "checkbox", "slider", "multiselect", "number_input")
+    return [w for kind in kinds for w in at.get(kind)]
+
+
+@pytest.mark.parametrize("page_file", ["check.py", "explain.py", "request.py", "browser.py", "support.py"])
+def test_every_input_has_help_text(monkeypatch, tmp_path, page_file):
+    at = app(monkeypatch, tmp_path)
+    at.switch_page(f"pages/{page_file}").run()
+    no_exception(at)
+    widgets = _inputs(at)
+    if page_file == "request.py":  # both kinds of request show different fields
+        at.radio(key="request_kind").set_value("self_hosted").run()
+        widgets += _inputs(at)
+    assert widgets
+    assert [w.label for w in widgets if not w.help] == []
 
 
 def test_error_boundary(monkeypatch, tmp_path):
@@ -424,6 +545,20 @@ def test_browser_targets(monkeypatch):
     assert [t["name"] for t in browser_logic.targets_for("us", env)] == ["Web", "Api"]
 
 
+def test_browser_targets_follow_the_operator_regions_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("CONNECT_CHECK_BROWSER_TARGETS", raising=False)
+    override = tmp_path / "regions.toml"
+    override.write_text('[regions.eu]\nweb = "badges.eu.example.org"\napi = "api.badges.eu.example.org:8443"\n')
+    env = {"CONNECT_CHECK_REGIONS": str(override)}
+    assert [t["url"] for t in browser_logic.targets_for("eu", env)] == [
+        "https://badges.eu.example.org/", "https://api.badges.eu.example.org:8443/"]
+    assert [t["url"] for t in browser_logic.targets_for("us", env)] == ["https://badgr.com/", "https://api.badgr.io/"]
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[regions.eu\n")  # noticed, not quietly replaced by the defaults
+    with pytest.raises(browser_logic.regions.RegionsError):
+        browser_logic.targets_for("eu", {"CONNECT_CHECK_REGIONS": str(broken)})
+
+
 def test_components_are_self_contained():
     from portal.components import COMPONENT_DIRS
 
@@ -445,3 +580,15 @@ def test_production_config():
     assert cfg["server"]["enableXsrfProtection"] is True
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["server"]["maxUploadSize"] <= 2
+
+
+def test_readme_documents_every_setting_and_keeps_the_two_commands():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert readme.splitlines()[3].startswith("make run") and readme.splitlines()[4].startswith("make test")
+    code = "".join(p.read_text() for d in ("diagnostics", "portal", "pages") for p in (ROOT / d).rglob("*.py"))
+    read = set(re.findall(r"CONNECT_CHECK_[A-Z_]*[A-Z]", code))
+    assert read and not {v for v in read if f"`{v}`" not in readme}
+    for shot in re.findall(r"\((docs/screenshots/[\w.-]+\.png)\)", readme):
+        assert (ROOT / shot).exists(), shot

@@ -219,3 +219,19 @@ def test_a_bug_that_carries_the_secret_keeps_it_out_of_the_log(monkeypatch, capl
     assert any("Something went wrong on our side" in e.value for e in at.error)
     assert "details withheld" in caplog.text
     assert SECRET not in caplog.text and SECRET not in all_text(at)
+
+
+def test_browser_self_check_goes_into_the_email():
+    browser = {"checked_at": "2026-12-04T10:05:00Z", "summary_lines": ["Browser: Chrome 131.0", "Badgr API (eu): blocked"],
+               "problems": ["Badgr API (eu) (https://api.eu.badgr.io/) was blocked or unreachable from this browser."]}
+    at = page({"url": "https://myschool.instructure.com"}, session={"browser_check": browser})
+    contact(at)
+    at.radio(key="request_region").set_value("eu")
+    build(at)
+    assert not at.error
+    copy = at.code[0].value
+    assert "Browser self-check (the admin's browser, 2026-12-04T10:05:00Z):" in copy
+    assert "- Badgr API (eu): blocked" in copy and "- Problem: Badgr API (eu)" in copy
+    assert "Browser self-check" in unquote(at.get("link_button")[0].proto.url)
+    eml = at.download_button(key="request_download_eml")
+    assert eml.label == "Download .eml"

@@ -71,6 +71,20 @@ def test_build_link_round_trip():
     assert ShareParams.from_query(query) == params
 
 
+def test_key_redirect_fields_round_trip_cleaned():
+    params = ShareParams.from_inputs(
+        "canvas.example.edu", "", "10000000000003", "https://api.badgr.io/cb",
+        " https://api.badgr.io/cb/ \n\nhttps://u:p@api.badgr.io/x?token=abc#frag\n" + "https://a.example/\n" * 30,
+        "https://badgr.io?code=1")
+    assert params.key_redirect_uri_list[:2] == ("https://api.badgr.io/cb/", "https://api.badgr.io/x")
+    assert len(params.key_redirect_uri_list) == 20  # capped
+    assert params.key_legacy_redirect_uri == "https://badgr.io"
+    link = build_link("/check", params)
+    assert "token" not in link and "u:p" not in link and "code=" not in link
+    query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    assert ShareParams.from_query(query) == params
+
+
 def test_build_link_for_report():
     assert build_link("/check", report_id="A" * 24) == "/check?report=" + "A" * 24
     with pytest.raises(ValueError):

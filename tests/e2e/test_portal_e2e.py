@@ -1,30 +1,34 @@
 """The portal in a real browser: Debian's chromium driven by Playwright against
 `streamlit run streamlit_app.py`, with every check pointed at lab servers on loopback.
 
-Scenarios: a live check shows its findings; a share link opened in a fresh browser
-context shows the same findings; a saved report opens from its permalink and re-runs
-with a diff; a pasted error jumps to the check; the browser self-check says plainly what
-is unreachable; five URLs are batch-checked. Screenshots of each page go to
-docs/screenshots/ for the README.
+Scenarios: deep links (/check?url=…, /explain, …) opened first on a fresh server land on
+their pages; a live check shows its findings; a share link opened in a fresh browser
+context shows the same findings; the Developer Key section verifies a secret and forgets
+it; an incomplete chain offers the corrected PEM and the summary downloads; a saved
+report opens from its permalink and re-runs with a diff; a pasted error jumps to the
+check and to the request; the browser self-check says plainly what is unreachable and
+its results travel into the report download and the request email; five URLs are
+batch-checked. (Filling in a request: tests/e2e/test_request_e2e.py.) Screenshots of
+each page go to docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import os
 import re
-import subprocess
-import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.portal_server import CHROMIUM, CHROMIUM_ARGS, serve
 from tests.lab.fake_canvas import FakeCanvas
 from tests.lab.fx_lab import cert_context
 from tests.lab.servers import free_port, serve_http
@@ -33,9 +37,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 WAIT_MS = 45_000
 
 
@@ -61,20 +62,27 @@ def _plain_http() -> Iterator[int]:
         server.server_close()
 
 
+BADGR_URI = "https://api.badgr.io/example/callback"
+
+
 class Lab:
     """The lab seen from the portal: URLs to check and the env that makes them resolvable."""
 
-    def __init__(self, canvas, hosted, not_canvas, closed_port, web_port, unreachable_port, ca_bundle, dns):
+    def __init__(self, canvas, hosted, not_canvas, closed_port, web_port, unreachable_port, ca_bundle, dns,
+                 key, incomplete):
         self.canvas_url = canvas.url
         self.hosted_url = hosted.url
         self.not_canvas_url = not_canvas.url
         self.closed_url = f"https://closed.lab.test:{closed_port}"
+        self.incomplete_url = incomplete.url  # leaf only; the leaf's AIA address serves the intermediate
+        self.key_id, self.key_secret = key.id, key.api_key  # a Developer Key on the self-hosted lab Canvas
         self.resolve = ",".join([
             f"{canvas.host}:{canvas.port}:127.0.0.1",
             f"lms.college.lab.test:{canvas.port}:127.0.0.1",
             f"{hosted.host}:{hosted.port}:127.0.0.1",
             f"{not_canvas.host}:{not_canvas.port}:127.0.0.1",
             f"closed.lab.test:{closed_port}:127.0.0.1",
+            *(f"{host}:{port}:{','.join(addrs)}" for (host, port), addrs in incomplete.resolve.items()),
         ])
         self.second_canvas_url = f"https://lms.college.lab.test:{canvas.port}"
         self.browser_targets = (f"Badgr web (lab)=http://127.0.0.1:{web_port}/,"
@@ -84,24 +92,36 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(lab_ca, lab_dns) -> Iterator[Lab]:
+def lab(lab_ca, lab_dns, incomplete_chain_server, tmp_path_factory) -> Iterator[Lab]:
     def ctx(*names):
         return cert_context(lab_ca.issue_cert(*names))
 
+    # The TLS lab has its own root: trust both.
+    bundle = tmp_path_factory.mktemp("e2e-ca") / "roots.pem"
+    bundle.write_text(Path(lab_ca.bundle_path).read_text() + Path(incomplete_chain_server.ca_bundle).read_text())
+    self_hosted = FakeCanvas(hosted=False)
+    key = self_hosted.add_key(redirect_uri="https://api.badgr.io")
     with contextlib.ExitStack() as stack:
-        canvas = stack.enter_context(serve_http(FakeCanvas(hosted=False).handler(), host="canvas.lab.test",
+        canvas = stack.enter_context(serve_http(self_hosted.handler(), host="canvas.lab.test",
                                                 ssl_context=ctx("canvas.lab.test", "lms.college.lab.test")))
         hosted = stack.enter_context(serve_http(FakeCanvas(hosted=True).handler(), host="myschool.instructure.com",
                                                 ssl_context=ctx("myschool.instructure.com")))
         not_canvas = stack.enter_context(serve_http(FakeCanvas(canvas_headers=False).handler(),
                                                     host="www.college.lab.test", ssl_context=ctx("www.college.lab.test")))
         web_port = stack.enter_context(_plain_http())
-        yield Lab(canvas, hosted, not_canvas, free_port(), web_port, free_port(), lab_ca.bundle_path, lab_dns)
+        yield Lab(canvas, hosted, not_canvas, free_port(), web_port, free_port(), str(bundle), lab_dns, key,
+                  incomplete_chain_server)
 
 
 @pytest.fixture(scope="module")
 def portal(lab, tmp_path_factory) -> Iterator[str]:
-    port = free_port()
+    with serve_portal(lab, tmp_path_factory) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serve_portal(lab, tmp_path_factory) -> Iterator[str]:
+    """``streamlit run streamlit_app.py`` on a free port, every check pointed at the lab."""
     env = {
         **os.environ,
         "CONNECT_CHECK_RESOLVE": lab.resolve,
@@ -116,34 +136,11 @@ def portal(lab, tmp_path_factory) -> Iterator[str]:
         "CONNECT_CHECK_RATE_TARGET": "100/60",
     }
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "streamlit"), "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/_stcore/health", timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start:\n" + log.read_text(errors="replace"))
-                time.sleep(0.2)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with serve(env, log) as base:
+        yield base
     text = log.read_text(errors="replace")
     assert "Traceback" not in text and "Uncaught app execution" not in text, text[-4000:]
+    assert lab.key_secret not in text, "the Developer Key secret reached the server log"
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +160,7 @@ def new_page(browser):
     contexts = []
 
     def make(width: int = 1100, height: int = 900):
-        context = browser.new_context(viewport={"width": width, "height": height})
+        context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         return context.new_page()
@@ -221,10 +218,26 @@ def no_traceback(page) -> None:
     assert "Traceback" not in body and "incident number" not in body
 
 
+def download(page, button: str) -> str:
+    """Click a download button and return what the browser saved."""
+    with page.expect_download() as info:
+        page.get_by_role("button", name=button).first.click()
+    return Path(info.value.path()).read_text()
+
+
+def fits_width(page) -> bool:
+    """Nothing on the page is wider than the screen (no sideways scrolling on a phone)."""
+    return page.evaluate("""() => {
+        const main = document.querySelector('[data-testid="stMain"]');
+        return document.documentElement.scrollWidth <= window.innerWidth + 1
+            && main.scrollWidth <= main.clientWidth + 1;
+    }""")
+
+
 # ----------------------------------------------------------------------------- scenarios
 
 
-def test_browser_self_check(portal, new_page):
+def test_browser_self_check(portal, lab, new_page):
     # First in the file on purpose: the very first visit to a fresh server is a sub-page,
     # which Streamlit would run without the app's frame (portal.layout.ensure_navigation).
     page = new_page()
@@ -241,6 +254,61 @@ def test_browser_self_check(portal, new_page):
     assert "Pop-ups" in text and "Chrome" in text, text
     no_traceback(page)
     shot(page, "browser.png")
+
+    # The results travel with this session: into the report downloads ...
+    page.get_by_role("link", name="Check my Canvas").click()
+    page.get_by_role("textbox", name="Canvas URL", exact=True).fill(lab.canvas_url)
+    page.get_by_role("textbox", name="Canvas URL", exact=True).press("Enter")
+    wait_report(page, "ready")
+    report = json.loads(download(page, "Download report (JSON)"))
+    lines = report["extras"]["browser_check"]["summary_lines"]
+    assert any(line.startswith("Badgr API (lab): blocked") for line in lines), lines
+    assert "Badgr API (lab): blocked" in download(page, "Download summary (Markdown)")
+    # ... and into the request email.
+    page.get_by_role("link", name="Request access").click()
+    page.get_by_role("textbox", name="Developer Key ID", exact=True).fill("10000000000003")
+    page.get_by_text("United States", exact=False).first.click()
+    page.get_by_role("textbox", name="Your name", exact=True).fill("Bo Lind")
+    page.get_by_role("textbox", name="Your email", exact=True).fill("bo@college.edu")
+    page.get_by_role("textbox", name="Institution", exact=True).fill("Lab College")
+    page.get_by_role("button", name="Build the request").click()
+    email = page.locator("code").filter(has_text="Subject:").first
+    try:
+        email.wait_for()
+    except Exception:
+        raise AssertionError("no request email:\n" + page.inner_text("body")[-3000:]) from None
+    body = email.inner_text()
+    assert "Browser self-check (the admin's browser" in body and "Badgr API (lab): blocked" in body, body
+    assert f"Server checked: {lab.canvas_url}" in body
+
+
+def test_deep_links_land_on_their_pages_on_a_fresh_server(lab, tmp_path_factory, new_page):
+    # A fresh server whose very first visit is a share link to /check: Streamlit must not
+    # fall back to the old pages/ discovery (which would run the page without the app).
+    with serve_portal(lab, tmp_path_factory) as base:
+        page = new_page()
+        page.goto(f"{base}/check?url={quote(lab.canvas_url + '/courses/3', safe='')}")
+        wait_app(page)
+        wait_report(page, "ready")
+        expect(page.locator(".st-key-finding-canvas-detected")).to_have_count(1)
+        expect(page.get_by_role("textbox", name="Canvas URL", exact=True)).to_have_value(lab.canvas_url + "/courses/3")
+        assert "courses%2F3" in page.url
+        for path, title, ready in (
+            ("/explain", "Explain an error", lambda p: p.get_by_role("textbox", name="Paste the error message", exact=True)),
+            ("/request", "Request access", lambda p: p.get_by_role("button", name="Build the request")),
+            ("/browser", "Browser self-check", lambda p: p.get_by_role("combobox", name="Badgr region")),
+            ("/support", "Support", lambda p: p.get_by_role("button", name="Check all")),
+        ):
+            other = new_page()  # a fresh browser context each time
+            other.goto(base + path)
+            wait_app(other)
+            ready(other).wait_for()
+            # the app's own navigation (titles from streamlit_app.py), not auto-discovered file names
+            other.get_by_role("link", name=title, exact=True).wait_for()
+            assert other.url.startswith(base + path)
+            assert "not found" not in other.inner_text("body").lower()
+            no_traceback(other)
+            other.context.close()
 
 
 def test_check_shows_findings_and_share_link_reproduces_them(portal, lab, new_page):
@@ -267,7 +335,50 @@ def test_check_shows_findings_and_share_link_reproduces_them(portal, lab, new_pa
     phone = new_page(390, 844)
     phone.goto(link)
     wait_report(phone, "ready")
+    assert fits_width(phone), "the report scrolls sideways at phone width"
     shot(phone, "check-phone.png")
+
+
+def test_developer_key_secret_is_verified_and_forgotten(portal, lab, new_page):
+    page = new_page()
+    page.goto(portal + "/")
+    wait_app(page)
+    page.get_by_role("textbox", name="Canvas URL", exact=True).fill(lab.canvas_url)
+    page.get_by_text("Advanced: check a Developer Key").click()
+    page.get_by_role("textbox", name="Developer Key ID", exact=True).fill(lab.key_id)
+    page.get_by_role("textbox", name="Redirect URI", exact=True).fill(BADGR_URI)
+    page.get_by_role("textbox", name="Redirect URI (Legacy) in your Developer Key", exact=True).fill(
+        "https://api.badgr.io")
+    page.get_by_text("Also verify my secret key", exact=True).click()
+    secret_box = page.get_by_role("textbox", name="Secret key", exact=True)
+    expect(secret_box).to_have_attribute("type", "password")
+    secret_box.fill(lab.key_secret)
+    page.get_by_role("button", name="Check", exact=True).click()
+    wait_report(page)
+    for key in ("finding-oauth-secret_ok", "finding-oauth-client_ok", "finding-oauth-redirect_uri_advice"):
+        expect(page.locator(f".st-key-{key}")).to_have_count(1)
+    expect(secret_box).to_have_value("")  # the field is emptied after the run
+    expect(page.get_by_role("checkbox", name="Also verify my secret key")).not_to_be_checked()
+    assert lab.key_secret not in page.url and "secret" not in page.url
+    assert lab.key_secret not in page.content()
+    link = page.locator("code").filter(has_text="url=").first.inner_text()
+    assert lab.key_secret not in link and f"client_id={lab.key_id}" in link
+    assert lab.key_secret not in download(page, "Download report (JSON)")
+    no_traceback(page)
+    shot(page, "check-developer-key.png")
+
+
+def test_incomplete_chain_offers_the_corrected_chain(portal, lab, new_page):
+    page = new_page()
+    run_check(page, portal, lab.incomplete_url)
+    wait_report(page, "blocked")
+    expect(page.locator(".st-key-finding-tls-incomplete_chain")).to_have_count(1)
+    pem = download(page, "Download corrected chain (PEM)")
+    assert pem.count("BEGIN CERTIFICATE") == 2
+    summary = download(page, "Download summary (Markdown)")
+    assert summary.startswith(f"# Connect Check: {lab.incomplete_url}") and "tls.incomplete_chain" in summary
+    no_traceback(page)
+    shot(page, "check-incomplete-chain.png")
 
 
 def test_saved_report_permalink_and_rerun(portal, lab, new_page):
@@ -312,6 +423,23 @@ def test_explain_then_check(portal, lab, new_page):
     wait_report(page)
     assert "url=" in page.url and "lms.college.lab.test" in page.url
     expect(page.locator(".st-key-finding-canvas-detected")).to_have_count(1)
+
+
+def test_explain_then_request(portal, lab, new_page):
+    page = new_page()
+    page.goto(portal + "/explain")
+    wait_app(page)
+    paste = ("Canvas said: unknown client\n"
+             f"{lab.second_canvas_url}/login/oauth2/auth?client_id=10000000000003&response_type=code")
+    page.get_by_role("textbox", name="Paste the error message", exact=True).fill(paste)
+    page.get_by_role("button", name="Explain").click()
+    page.wait_for_selector(".st-key-match-oauth-unknown_client")
+    page.get_by_role("button", name="Use in my request").click()
+    page.get_by_role("button", name="Build the request").wait_for()
+    assert "/request" in page.url
+    expect(page.get_by_role("textbox", name="Canvas URL", exact=True)).to_have_value(
+        re.compile(r"lms\.college\.lab\.test"))
+    no_traceback(page)
 
 
 def test_batch_five_urls(portal, lab, new_page):

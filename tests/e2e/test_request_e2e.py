@@ -9,101 +9,32 @@ from __future__ import annotations
 
 import email
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from email import policy
-from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote
 
 import pytest
 
+from tests.e2e.portal_server import CHROMIUM, CHROMIUM_ARGS, ROOT, serve
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SECRET = "Zx7Qp2Lm9Rt4Vb6Nc1Kd8Hf3Gj5Ws0Ye2Ua7Io4Pl9Mk3Nj6Bh1Vg8Cf5Dx2Sz7A"
 SUPPORT = "support@badgr.test"
 TIMEOUT_MS = 30_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(base: str, proc: subprocess.Popen, deadline_s: float = 60) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise RuntimeError("streamlit did not become healthy")
-
-
-def _warm_up(base: str) -> None:
-    """Open the portal once from its root. Until a session has run streamlit_app.py (and
-    with it st.navigation), Streamlit 1.67 serves a deep link like /request through the
-    old pages/ discovery, without the entry script; people arrive after that first run."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(base + "/")
-            page.get_by_role("heading", name="Connect Check").first.wait_for(timeout=TIMEOUT_MS)
-        finally:
-            browser.close()
-
-
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory) -> Iterator[str]:
-    """The URL of the Request access page on a fresh ``streamlit run``.
-
-    Serves the portal (streamlit_app.py, page at /request) when it exists, else the page
-    on its own.
-    """
+    """The URL of the Request access page on a fresh ``streamlit run``."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip("Debian's chromium is not installed (make chromium)")
     pytest.importorskip("playwright.sync_api")
-    app = ROOT / "streamlit_app.py"
-    script, path = (app, "/request") if app.exists() else (ROOT / "pages" / "request.py", "/")
-    port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), CONNECT_CHECK_SUPPORT_EMAIL=SUPPORT,
                HOME=str(tmp_path_factory.mktemp("home")))
-    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, proc)
-        if path != "/":
-            _warm_up(base)
-        yield base + path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
+    # a deep link as the first visit of a fresh server: lands on the page itself
+    with serve(env, tmp_path_factory.mktemp("streamlit") / "streamlit.log") as base:
+        yield base + "/request"
 
 
 @pytest.fixture()
