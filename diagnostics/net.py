@@ -25,6 +25,7 @@ import functools
 import importlib.util
 import ipaddress
 import os
+import re
 import socket
 import ssl
 import sys
@@ -378,7 +379,14 @@ class Network:
         self.deadline = deadline or Deadline(policy.deadline)
         self._dns: dict[str, asyncio.Task[Resolution]] = {}
         self._transports: dict[bool, httpx.AsyncHTTPTransport] = {}
+        self._contexts: dict[bool, asyncio.Future[ssl.SSLContext]] = {}
         self.connections_opened = 0
+
+    def prepare(self) -> None:
+        """Start loading the trust store in a worker thread (call at the start of a run
+        that will validate a certificate over HTTP, from the event loop): the first such
+        request then finds it ready instead of loading it itself (see :meth:`_context`)."""
+        self._context(True)
 
     # -- resolution ---------------------------------------------------------
     async def resolve(self, host: str, port: int = 443) -> Resolution:
@@ -390,6 +398,8 @@ class Network:
         literal = ip_literal(host)
         if literal is not None:
             return Resolution(host, (literal,), (), "literal")
+        if _NUMERIC_HOST.fullmatch(host):  # numbers that are no address: never a DNS question
+            raise NameNotFound(host, "not a valid IP address")
         task = self._dns.get(host)
         if task is None:
             task = asyncio.ensure_future(self._query(host))
@@ -437,9 +447,12 @@ class Network:
         return res.addresses
 
     def vet(self, host: str, addresses: Sequence[str]) -> None:
+        """Raise PrivateAddress unless every address is public. A numeric host name is
+        vetted under every reading too: ``172.016.5.4`` is 172.14.5.4 to inet_aton but
+        172.16.5.4 to a decimal parser, and either reading being private refuses it."""
         if self.policy.allow_private:
             return
-        for address in addresses:
+        for address in (*addresses, *literal_readings(host)):
             reason = non_public_reason(address)
             if reason:
                 raise PrivateAddress(host, address, reason)
@@ -478,12 +491,25 @@ class Network:
         st = os.stat(store)
         return _ssl_context(store, st.st_mtime_ns, st.st_size)
 
-    def _transport(self, verify: bool) -> httpx.AsyncHTTPTransport:
+    def _context(self, verify: bool) -> asyncio.Future[ssl.SSLContext]:
+        """The client context, made in a worker thread. The first time in a process it
+        loads the trust store: certifi's bundle costs about 40 ms of CPU (CPython releases
+        the GIL while OpenSSL reads it), which on the event loop held up every other step
+        of the run - and the CLI pays it on every run. Later runs find it cached at once."""
+        fut = self._contexts.get(verify)
+        if fut is None:
+            fut = asyncio.ensure_future(asyncio.to_thread(self.ssl_context, verify))
+            self._contexts[verify] = fut
+        return fut
+
+    async def _transport(self, verify: bool) -> httpx.AsyncHTTPTransport:
         """One pooled transport per trust mode; requests go straight to it (no client-side
         redirect, cookie or decompression logic: redirects are ours to vet, bodies stay raw)."""
         transport = self._transports.get(verify)
         if transport is None:
-            context = self.ssl_context(verify)
+            context = await asyncio.shield(self._context(verify))
+            transport = self._transports.get(verify)  # made by a request that awaited first
+        if transport is None:
             transport = httpx.AsyncHTTPTransport(verify=context, retries=0)  # no default context built
             transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001 - the only way to pin
                 ssl_context=context,
@@ -520,8 +546,11 @@ class Network:
             result = await self._exchange(method, current, headers, data, verify, timeout, max_body)
             if not (300 <= result.status < 400 and result.location and len(history) < limit):
                 break
-            nxt = result.location
             host = urlsplit(current).hostname or ""
+            try:
+                nxt = result.location
+            except ValueError:  # a Location urljoin cannot read (broken IPv6 brackets ...)
+                raise RedirectRefused(host, (result.header("location") or "")[:200], "not a valid address") from None
             self._vet_redirect(host, nxt)
             if nxt in seen:
                 raise RedirectRefused(host, nxt, "redirect loop")
@@ -540,21 +569,31 @@ class Network:
         )
 
     def _vet_redirect(self, host: str, location: str) -> None:
-        parts = urlsplit(location)
+        try:
+            parts = urlsplit(location)
+            hostname = parts.hostname
+        except ValueError:
+            raise RedirectRefused(host, location[:200], "not a valid address") from None
         if parts.scheme not in ("https", "http"):
             raise RedirectRefused(host, location, "not a web address")
         if parts.username or parts.password:
             raise RedirectRefused(host, location, "credentials in the address")
-        if not parts.hostname:
+        if not hostname:
             raise RedirectRefused(host, location, "no host")
+        # An IP literal in any spelling is vetted here, before httpx (which rejects some
+        # spellings with its own exception) ever sees it.
+        self.vet(hostname, ())
 
     async def _exchange(self, method, url, headers, data, verify, timeout, max_body) -> HttpResult:
         host = urlsplit(url).hostname or ""
         budget = self.deadline.timeout(timeout)
         if self.deadline.expired:
             raise NetTimeout(host, "time left in this run")
-        transport = self._transport(verify)
-        request = httpx.Request(method, url, headers={"User-Agent": USER_AGENT, **(headers or {})}, data=data)
+        transport = await self._transport(verify)
+        try:
+            request = httpx.Request(method, url, headers={"User-Agent": USER_AGENT, **(headers or {})}, data=data)
+        except (httpx.InvalidURL, ValueError) as exc:  # a server-sent URL httpx cannot use
+            raise BadResponse(host, f"unusable address ({_reason(exc)})") from None
         request.extensions["timeout"] = httpx.Timeout(budget, connect=min(CONNECT_TIMEOUT, budget)).as_dict()
         try:
             async with asyncio.timeout(budget):
@@ -589,33 +628,42 @@ class Network:
         for transport in self._transports.values():
             await transport.aclose()
         self._transports.clear()
+        for fut in self._contexts.values():  # a store that failed to load and nobody asked for
+            if fut.done() and not fut.cancelled():
+                fut.exception()
+            fut.cancel()
 
 
-class _SharedContext(ssl.SSLContext):
-    """An SSLContext that runs in several threads share, so it must never change after
-    it is made. httpcore sets ALPN on its context before every connection; the value is
-    always ours (HTTP/1.1 only), so that call becomes a no-op instead of a mutation that
-    could race another thread's handshake setup."""
+_ALPN = ["http/1.1"]
 
-    _ALPN = ["http/1.1"]
 
-    def set_alpn_protocols(self, alpn_protocols) -> None:  # type: ignore[override]
-        if list(alpn_protocols) != self._ALPN:
-            raise ValueError("shared TLS contexts speak HTTP/1.1 only")
+def _keep_alpn(alpn_protocols) -> None:
+    """Stands in for ``set_alpn_protocols`` on the shared contexts (see below)."""
+    if list(alpn_protocols) != _ALPN:
+        raise ValueError("shared TLS contexts speak HTTP/1.1 only")
 
 
 @functools.lru_cache(maxsize=8)
 def _ssl_context(cafile: str | None, mtime_ns: int, size: int) -> ssl.SSLContext:
     """A client context validating against ``cafile`` like ``ssl.create_default_context``
-    (None: no validation and no store loaded), one per trust-store file version."""
-    ctx = _SharedContext(ssl.PROTOCOL_TLS_CLIENT)
+    (None: no validation and no store loaded), one per trust-store file version.
+
+    Runs in several threads share it, so it must never change after it is made.
+    httpcore sets ALPN on its context before every connection; the value is always ours
+    (HTTP/1.1 only), so that call becomes a no-op instead of a mutation that could race
+    another thread's handshake setup. The no-op is an instance attribute, not a
+    subclass: anyio hands ``wrap_bio`` of any SSLContext subclass to a worker thread
+    (a subclass might block there), which cost every HTTPS connection a thread hop and a
+    run about 6 thread starts; a plain ``ssl.SSLContext`` is wrapped inline."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if cafile is not None:
         ctx.load_verify_locations(cafile=cafile)
     else:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ssl.SSLContext.set_alpn_protocols(ctx, _SharedContext._ALPN)
+    ctx.set_alpn_protocols(_ALPN)
+    ctx.set_alpn_protocols = _keep_alpn  # type: ignore[method-assign]
     return ctx
 
 
@@ -647,20 +695,55 @@ class _VettedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+#: A host made only of numbers (decimal, 0-octal, 0x-hex), one to four parts: an IPv4
+#: literal to inet_aton, curl and browsers, never a DNS name.
+_NUMERIC_HOST = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?", re.IGNORECASE)
+
+
 def ip_literal(host: str) -> str | None:
     """The address an IP literal in any spelling stands for (dotted, decimal, octal, hex,
     short forms, bracketed IPv6), or None for a host name."""
-    h = host.strip("[]").split("%", 1)[0]
+    readings = literal_readings(host)
+    return readings[0] if readings else None
+
+
+def literal_readings(host: str) -> tuple[str, ...]:
+    """Every address a parser could take an IP literal for: the inet_aton reading (octal
+    for a leading 0, hex for 0x, short forms) first, then the all-decimal reading when it
+    differs (``010.0.0.1`` is 8.0.0.1 or 10.0.0.1, depending on who reads it). Empty for a
+    host name or for numbers that are no address."""
+    h = host.strip().strip("[]").split("%", 1)[0]
     try:
-        return str(ipaddress.ip_address(h))
+        return (str(ipaddress.ip_address(h)),)
     except ValueError:
         pass
-    if h and all(c in "0123456789abcdefxABCDEFX." for c in h) and h[0].isdigit():
-        try:
-            return socket.inet_ntoa(socket.inet_aton(h))
-        except OSError:
-            return None
-    return None
+    if not _NUMERIC_HOST.fullmatch(h):
+        return ()
+    h = h.rstrip(".")
+    readings: list[str] = []
+    try:
+        readings.append(socket.inet_ntoa(socket.inet_aton(h)))
+    except OSError:
+        pass
+    decimal = _decimal_reading(h)
+    if decimal is not None and decimal not in readings:
+        readings.append(decimal)
+    return tuple(readings)
+
+
+def _decimal_reading(h: str) -> str | None:
+    parts = h.split(".")
+    if not all(p.isdigit() for p in parts):
+        return None
+    numbers = [int(p, 10) for p in parts]
+    head, last = numbers[:-1], numbers[-1]
+    if any(n > 255 for n in head) or last >= 1 << (8 * (5 - len(numbers))):
+        return None
+    value = 0
+    for n in head:
+        value = value << 8 | n
+    value = value << (8 * (5 - len(numbers))) | last
+    return str(ipaddress.IPv4Address(value))
 
 
 def _cname_targets(answer: Any) -> list[str]:
