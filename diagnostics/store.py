@@ -1,10 +1,12 @@
 """Report snapshots: "save and share this exact report" under an unguessable id.
 
-A snapshot is the report's JSON (plus a little plain metadata) in one SQLite table,
-keyed by ``secrets.token_urlsafe`` ids and dropped after an expiry (30 days by default).
-The file lives at ``CONNECT_CHECK_STORE`` (default ``./data/reports.sqlite3``);
-``CONNECT_CHECK_STORE_DAYS`` changes the expiry. Several portal processes can share the
-file on one machine; several replicas need a shared database behind the same interface.
+A snapshot is the report's JSON (plus a little plain metadata) in one table, keyed by
+``secrets.token_urlsafe`` ids and dropped after an expiry (30 days by default).
+``CONNECT_CHECK_STORE`` says where: a SQLite file path (default
+``./data/reports.sqlite3``), which several portal processes on one machine can share, or
+a ``postgresql://`` URL (``store_postgres.py``), which replicas on several machines can.
+``CONNECT_CHECK_STORE_DAYS`` changes the expiry. :class:`BaseSnapshotStore` holds all
+that the two share (scrubbing, the body, ids, expiry); a backend only moves rows.
 
 Before anything is written it is scrubbed (:func:`scrub`): keys that name credentials
 are removed at any depth, the typed input is reduced to a URL without credentials or
@@ -21,14 +23,16 @@ import re
 import secrets
 import sqlite3
 import threading
-from contextlib import closing
+from abc import ABC, abstractmethod
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .share import REPORT_ID_RE, clean_url
 
-__all__ = ["Snapshot", "SnapshotStore", "default_store", "scrub", "DEFAULT_PATH", "DEFAULT_DAYS", "MAX_BYTES"]
+__all__ = ["Snapshot", "BaseSnapshotStore", "SnapshotStore", "StoreUnavailable", "default_store", "is_postgres_url",
+           "scrub", "DEFAULT_PATH", "DEFAULT_DAYS", "MAX_BYTES"]
 
 DEFAULT_PATH = Path("data") / "reports.sqlite3"
 DEFAULT_DAYS = 30
@@ -127,18 +131,116 @@ def scrub(data: Any, *, redact: Callable[[str], str] | None = None, _key: str = 
     return data
 
 
-class SnapshotStore:
-    """Snapshots in a SQLite file; safe to share between threads and processes."""
+class StoreUnavailable(Exception):
+    """The store could not be reached, or refused to read or write.
+
+    Attributes:
+        where: the store's location for an operator: a file path, or a database URL with
+            no password and no query (which may carry one).
+        reason: what went wrong, in the database's words, with any password removed.
+
+    The message never carries a credential, so the portal may log it; people see a
+    friendly sentence instead (``portal/sharebox.py``, ``pages/check.py``).
+    """
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(where, reason)
+        self.where = where
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"the saved-report store {self.where} is unavailable: {self.reason}"
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: str
+    created_at: _dt.datetime
+    expires_at: _dt.datetime
+    kind: str
+    body: str
+
+
+class BaseSnapshotStore(ABC):
+    """What every backend shares: scrubbing, the JSON body, ids, expiry, the API.
+
+    A backend only moves rows (:class:`_Row`): ``_insert`` (which also deletes rows expired
+    at ``now``, in the same transaction), ``_select`` and ``_delete_expired``. Backends
+    raise :class:`StoreUnavailable` for anything that goes wrong below them.
+    """
+
+    def __init__(self, *, days: float = DEFAULT_DAYS, clock: Callable[[], _dt.datetime] | None = None):
+        self.days = days
+        self._clock = clock or (lambda: _dt.datetime.now(_dt.timezone.utc))
+
+    #: the store's location for logs and errors, never with a credential
+    where: str = ""
+
+    def _now(self) -> _dt.datetime:
+        # Whole seconds in UTC, as the ISO strings in a Snapshot show them.
+        return self._clock().astimezone(_dt.timezone.utc).replace(microsecond=0)
+
+    # -- backend ----------------------------------------------------------------
+    @abstractmethod
+    def _insert(self, row: _Row, now: _dt.datetime) -> None: ...
+
+    @abstractmethod
+    def _select(self, snapshot_id: str, now: _dt.datetime) -> _Row | None: ...
+
+    @abstractmethod
+    def _delete_expired(self, now: _dt.datetime) -> int: ...
+
+    # -- API --------------------------------------------------------------------
+    def save(self, report: Mapping[str, Any], *, meta: Mapping[str, Any] | None = None, kind: str = "report") -> Snapshot:
+        """Scrub and store ``report``; returns the snapshot with its new id.
+
+        Raises ValueError when the report is too large, StoreUnavailable when the store is.
+        """
+        clean_report = scrub(dict(report))
+        clean_meta = scrub(dict(meta or {}))
+        body = json.dumps({"report": clean_report, "meta": clean_meta}, ensure_ascii=False, separators=(",", ":"))
+        if len(body.encode()) > MAX_BYTES:
+            raise ValueError("report too large to store")
+        now = self._now()
+        row = _Row(secrets.token_urlsafe(18),  # 144 bits, 24 characters
+                   now, now + _dt.timedelta(days=self.days), kind, body)
+        # Expired snapshots go as new ones arrive, not only when a process starts.
+        self._insert(row, now)
+        return Snapshot(row.id, _iso(row.created_at), _iso(row.expires_at), kind, clean_report, clean_meta)
+
+    def load(self, snapshot_id: object) -> Snapshot | None:
+        """The snapshot for ``snapshot_id``, or None when unknown, malformed or expired.
+
+        Raises StoreUnavailable when the store cannot be read.
+        """
+        if not isinstance(snapshot_id, str) or not REPORT_ID_RE.match(snapshot_id):
+            return None
+        row = self._select(snapshot_id, self._now())
+        if row is None:
+            return None
+        try:
+            body = json.loads(row.body)
+        except ValueError:
+            return None
+        return Snapshot(row.id, _iso(row.created_at), _iso(row.expires_at), row.kind,
+                        dict(body.get("report") or {}), dict(body.get("meta") or {}))
+
+    def purge_expired(self) -> int:
+        """Delete expired snapshots; returns how many went."""
+        return self._delete_expired(self._now())
+
+
+class SnapshotStore(BaseSnapshotStore):
+    """Snapshots in a SQLite file; safe to share between threads and processes on one machine."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, days: float = DEFAULT_DAYS,
                  clock: Callable[[], _dt.datetime] | None = None):
+        super().__init__(days=days, clock=clock)
         self.path = Path(path) if path is not None else DEFAULT_PATH
-        self.days = days
-        self._clock = clock or (lambda: _dt.datetime.now(_dt.timezone.utc))
+        self.where = str(self.path)
         self._ready = False
         self._lock = threading.Lock()
 
-    # -- plumbing ---------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         if not self._ready:
             with self._lock:
@@ -151,56 +253,62 @@ class SnapshotStore:
                     self._ready = True
         return sqlite3.connect(self.path, timeout=10)
 
-    # -- API --------------------------------------------------------------------
-    def save(self, report: Mapping[str, Any], *, meta: Mapping[str, Any] | None = None, kind: str = "report") -> Snapshot:
-        """Scrub and store ``report``; returns the snapshot with its new id."""
-        clean_report = scrub(dict(report))
-        clean_meta = scrub(dict(meta or {}))
-        body = json.dumps({"report": clean_report, "meta": clean_meta}, ensure_ascii=False, separators=(",", ":"))
-        if len(body.encode()) > MAX_BYTES:
-            raise ValueError("report too large to store")
-        now = self._clock()
-        created, expires = _iso(now), _iso(now + _dt.timedelta(days=self.days))
-        snapshot_id = secrets.token_urlsafe(18)  # 144 bits, 24 characters
-        with closing(self._connect()) as db, db:
-            # Expired snapshots leave the disk as new ones arrive, not only when a process starts.
-            db.execute("DELETE FROM snapshots WHERE expires_at <= ?", (created,))
-            db.execute("INSERT INTO snapshots (id, created_at, expires_at, kind, body) VALUES (?, ?, ?, ?, ?)",
-                       (snapshot_id, created, expires, kind, body))
-        return Snapshot(snapshot_id, created, expires, kind, clean_report, clean_meta)
-
-    def load(self, snapshot_id: object) -> Snapshot | None:
-        """The snapshot for ``snapshot_id``, or None when unknown, malformed or expired."""
-        if not isinstance(snapshot_id, str) or not REPORT_ID_RE.match(snapshot_id):
-            return None
-        if not self.path.exists():
-            return None
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT id, created_at, expires_at, kind, body FROM snapshots WHERE id = ? AND expires_at > ?",
-                             (snapshot_id, _iso(self._clock()))).fetchone()
-        if row is None:
-            return None
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
         try:
-            body = json.loads(row[4])
-        except ValueError:
-            return None
-        return Snapshot(row[0], row[1], row[2], row[3], dict(body.get("report") or {}), dict(body.get("meta") or {}))
+            with closing(self._connect()) as db, db:
+                yield db
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(self.where, str(exc)) from exc
 
-    def purge_expired(self) -> int:
-        """Delete expired snapshots; returns how many went."""
+    def _insert(self, row: _Row, now: _dt.datetime) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM snapshots WHERE expires_at <= ?", (_iso(now),))
+            db.execute("INSERT INTO snapshots (id, created_at, expires_at, kind, body) VALUES (?, ?, ?, ?, ?)",
+                       (row.id, _iso(row.created_at), _iso(row.expires_at), row.kind, row.body))
+
+    def _select(self, snapshot_id: str, now: _dt.datetime) -> _Row | None:
+        if not self.path.exists():  # reading never creates the file
+            return None
+        with self._db() as db:
+            found = db.execute("SELECT id, created_at, expires_at, kind, body FROM snapshots "
+                               "WHERE id = ? AND expires_at > ?", (snapshot_id, _iso(now))).fetchone()
+        if found is None:
+            return None
+        return _Row(found[0], _parse_iso(found[1]), _parse_iso(found[2]), found[3], found[4])
+
+    def _delete_expired(self, now: _dt.datetime) -> int:
         if not self.path.exists():
             return 0
-        with closing(self._connect()) as db, db:
-            cur = db.execute("DELETE FROM snapshots WHERE expires_at <= ?", (_iso(self._clock()),))
-            return cur.rowcount
+        with self._db() as db:
+            return db.execute("DELETE FROM snapshots WHERE expires_at <= ?", (_iso(now),)).rowcount
 
 
-def default_store(environ: Mapping[str, str] | None = None) -> SnapshotStore:
-    """The store configured by CONNECT_CHECK_STORE / CONNECT_CHECK_STORE_DAYS."""
+def _parse_iso(text: str) -> _dt.datetime:
+    return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def is_postgres_url(location: str) -> bool:
+    """True when CONNECT_CHECK_STORE names a PostgreSQL database rather than a file."""
+    return location.strip().lower().startswith(("postgresql://", "postgres://"))
+
+
+def default_store(environ: Mapping[str, str] | None = None) -> BaseSnapshotStore:
+    """The store configured by CONNECT_CHECK_STORE / CONNECT_CHECK_STORE_DAYS.
+
+    A ``postgresql://`` (or ``postgres://``) URL selects PostgreSQL, which replicas on
+    several machines can share; anything else is the path of a SQLite file. Nothing
+    connects here: the first save or load does.
+    """
     env = os.environ if environ is None else environ
-    path = env.get("CONNECT_CHECK_STORE") or DEFAULT_PATH
+    location = env.get("CONNECT_CHECK_STORE") or ""
     try:
         days = float(env.get("CONNECT_CHECK_STORE_DAYS") or DEFAULT_DAYS)
     except ValueError:
         days = DEFAULT_DAYS
-    return SnapshotStore(path, days=days if days > 0 else DEFAULT_DAYS)
+    days = days if days > 0 else DEFAULT_DAYS
+    if is_postgres_url(location):
+        from .store_postgres import PostgresSnapshotStore
+
+        return PostgresSnapshotStore(location.strip(), days=days)
+    return SnapshotStore(location or DEFAULT_PATH, days=days)

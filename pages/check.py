@@ -21,6 +21,7 @@ import streamlit as st
 
 from diagnostics.runner import Options
 from diagnostics.share import REGIONS, ShareParams, parse_report_id
+from diagnostics.store import StoreUnavailable
 from diagnostics.target import TargetError, parse
 from portal import checking, render, sharebox, state
 from portal.boundary import page_guard
@@ -176,9 +177,13 @@ def _show(report: Mapping[str, Any], params: ShareParams, cached_age: float | No
 
 
 def _snapshot(report_id: str | None) -> None:
-    snap = sharebox.store().load(report_id) if report_id else None
+    try:
+        snap = sharebox.store().load(report_id) if report_id else None
+    except StoreUnavailable as exc:  # the shared database is down: not "not found", not a bug
+        sharebox.store_unavailable(exc)
+        return
     if snap is None:
-        st.error("This saved report was not found. Saved reports are kept for 30 days, so it may have expired, "
+        st.error(f"This saved report was not found. Saved reports are kept for {sharebox.kept_for()}, so it may have expired, "
                  "or the link may have been cut short.", icon=":material/search_off:")
         if st.button("Start a new check", type="primary"):
             st.query_params.clear()

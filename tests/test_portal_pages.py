@@ -195,6 +195,15 @@ def test_unknown_or_malformed_permalink(monkeypatch, tmp_path):
         at.run()
         no_exception(at)
         assert "not found" in at.error[0].value
+        assert "kept for 30 days" in at.error[0].value
+
+
+def test_pages_state_the_configured_expiry(monkeypatch, tmp_path):
+    at = app(monkeypatch, tmp_path, CONNECT_CHECK_STORE_DAYS="7")
+    at.query_params["report"] = "A" * 24
+    at.run()
+    no_exception(at)
+    assert "kept for 7 days" in at.error[0].value
 
 
 # ----------------------------------------------------------------------------- live check

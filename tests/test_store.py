@@ -1,4 +1,9 @@
-"""Snapshot store: unguessable ids, expiry, scrubbing, configuration from the environment."""
+"""Snapshot store: unguessable ids, expiry, scrubbing, configuration from the environment.
+
+Every behavioural test runs against both backends: the SQLite file and a real PostgreSQL
+server (tests/lab/fx_postgres.py). What only PostgreSQL has (replicas, outages, the URL's
+password) is in test_store_postgres.py.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from diagnostics import catalog
 from diagnostics.model import Hosting, Report, TargetInfo
 from diagnostics.share import REPORT_ID_RE
 from diagnostics.store import DEFAULT_DAYS, SnapshotStore, default_store, scrub
+from diagnostics.store_postgres import PostgresSnapshotStore
 
 SECRET = "Zx9" + "k" * 61  # 64 characters, like a Developer Key secret
 
@@ -45,9 +51,54 @@ def clock():
     return Clock()
 
 
+class SqliteBackend:
+    def __init__(self, tmp_path):
+        self.path = tmp_path / "nested" / "reports.sqlite3"
+
+    def make(self, **kw) -> SnapshotStore:
+        return SnapshotStore(self.path, **kw)
+
+    def raw_rows(self) -> list[str]:
+        """Every stored row as the database holds it, all columns as text."""
+        with sqlite3.connect(self.path) as db:
+            return ["|".join(map(str, r)) for r in db.execute("SELECT id, created_at, expires_at, kind, body "
+                                                              "FROM snapshots")]
+
+    def raw_bodies(self) -> list[str]:
+        with sqlite3.connect(self.path) as db:
+            return [r[0] for r in db.execute("SELECT body FROM snapshots")]
+
+
+class PostgresBackend:
+    def __init__(self, url):
+        self.url = url
+
+    def make(self, **kw) -> PostgresSnapshotStore:
+        return PostgresSnapshotStore(self.url, **kw)
+
+    def _query(self, statement: str) -> list[str]:
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            return [r[0] for r in conn.execute(statement)]
+
+    def raw_rows(self) -> list[str]:
+        return self._query("SELECT s::text FROM connect_check_snapshots s")
+
+    def raw_bodies(self) -> list[str]:
+        return self._query("SELECT body FROM connect_check_snapshots")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path):
+    if request.param == "sqlite":
+        return SqliteBackend(tmp_path)
+    return PostgresBackend(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def store(tmp_path, clock):
-    return SnapshotStore(tmp_path / "nested" / "reports.sqlite3", clock=clock)
+def store(backend, clock):
+    return backend.make(clock=clock)
 
 
 def test_save_and_load_round_trip(store):
@@ -87,19 +138,30 @@ def test_malformed_ids_are_not_found(store, bad):
 def test_unknown_id_and_missing_file(tmp_path):
     s = SnapshotStore(tmp_path / "none.sqlite3")
     assert s.load("A" * 24) is None
+    assert s.purge_expired() == 0
     assert not (tmp_path / "none.sqlite3").exists()  # reading never creates the file
 
 
-def test_nothing_secret_is_written(store, tmp_path):
+def test_unknown_id_in_an_empty_store(backend):
+    s = backend.make()
+    assert s.load("A" * 24) is None
+    assert s.purge_expired() == 0
+    s.save(sample_report())
+    assert s.load("B" * 24) is None
+
+
+def test_nothing_secret_is_written(store, backend):
     report = sample_report()
     report["extras"]["client_secret"] = SECRET
     report["findings"][0]["evidence"] = {"secret": SECRET, "Authorization": "Bearer " + SECRET, "ok": "kept"}
     meta = {"paste": f"token {SECRET} and login_hint=99 eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijk",
             "browser_check": {"cookies": {"third_party": "blocked by default"}}}
     snap = store.save(report, meta=meta)
-    raw = sqlite3.connect(store.path).execute("SELECT body FROM snapshots").fetchone()[0]
+    [raw] = backend.raw_bodies()
+    [row] = backend.raw_rows()
     for secret in (SECRET, "hunter2", "admin:pw", "login_hint=42", "login_hint=99", "_session=abc", "eyJhbGci"):
         assert secret not in raw, secret
+        assert secret not in row, secret
     body = json.loads(raw)
     assert body["report"]["target"]["input"] == "https://canvas.example.edu/courses/1"
     assert body["report"]["findings"][0]["evidence"] == {"ok": "kept"}
@@ -140,6 +202,21 @@ def test_concurrent_saves(store):
 
 def test_default_store_from_environment(tmp_path):
     s = default_store({"CONNECT_CHECK_STORE": str(tmp_path / "x.sqlite3"), "CONNECT_CHECK_STORE_DAYS": "7"})
-    assert s.path == tmp_path / "x.sqlite3" and s.days == 7
+    assert isinstance(s, SnapshotStore) and s.path == tmp_path / "x.sqlite3" and s.days == 7
     s = default_store({"CONNECT_CHECK_STORE_DAYS": "soon"})
     assert str(s.path).endswith("data/reports.sqlite3") and s.days == DEFAULT_DAYS
+
+
+@pytest.mark.parametrize("url", ["postgresql://cc:pw@db.internal/reports", "postgres://cc:pw@db.internal:6432/r",
+                                 "PostgreSQL://cc@db.internal/reports?sslmode=require"])
+def test_default_store_selects_postgres_for_a_url(url):
+    s = default_store({"CONNECT_CHECK_STORE": url, "CONNECT_CHECK_STORE_DAYS": "7"})
+    assert isinstance(s, PostgresSnapshotStore) and s.days == 7  # nothing connects until the first use
+    assert "pw" not in s.where and "pw" not in repr(s) and "sslmode" not in s.where
+    assert s.where.startswith(url.split(":")[0].lower() + "://cc@db.internal")
+
+
+@pytest.mark.parametrize("path", ["reports.sqlite3", "/var/lib/cc/reports.db", "sqlite:///x.db", "postgresql.db"])
+def test_default_store_keeps_sqlite_for_anything_else(path):
+    s = default_store({"CONNECT_CHECK_STORE": path})
+    assert isinstance(s, SnapshotStore) and str(s.path) == str(SnapshotStore(path).path)
