@@ -11,7 +11,9 @@ Three kinds of paste per size, from 1 KiB to 10 MiB:
   percent escape the decoders undo twice).
 
 For each it prints the median, min and max over the runs in ms, and ms per MiB: linear
-growth shows as a flat ms/MiB column. Figures only; nothing here asserts.
+growth shows as a flat ms/MiB column. ``--stages`` adds where the time of a 1 MiB paste
+goes (redacting the paste, building the views - unwrap, decode, redact the decoded view -,
+the rules, the extraction). Figures only; nothing here asserts.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7, help="runs per size (fewer are used above 1 MiB)")
     ap.add_argument("--max-mib", type=float, default=10.0, help="largest paste, in MiB")
+    ap.add_argument("--stages", action="store_true", help="also time the stages of a 1 MiB paste")
     args = ap.parse_args()
 
     explain("warm up: load the rules and the catalog")
@@ -101,6 +104,36 @@ def main() -> None:
             print(f"{kind:<8} {label:>9} {median:10.1f} {min(samples):8.1f} {max(samples):8.1f} "
                   f"{median / (size / MIB):8.1f}  {top}")
         print()
+    if args.stages:
+        stages(args.runs)
+
+
+def stages(runs: int) -> None:
+    """Median ms of each stage of ``explain`` on 1 MiB (the same calls, in order)."""
+    from diagnostics import _explain_extract, _explain_rules, _explain_unwrap
+    from diagnostics.redact import redact
+
+    def timed(fn, *a):
+        samples, out = [], None
+        for _ in range(runs):
+            start = time.perf_counter()
+            out = fn(*a)
+            samples.append((time.perf_counter() - start) * 1000)
+        return statistics.median(samples), out
+
+    print(f"stages of a 1 MiB paste (median of {runs}, ms):")
+    print(f"{'kind':<8} {'total':>6} {'redact':>7} {'views':>6} {'rules':>6} {'extract':>8}  (views: strip, "
+          "normalise, decode, redact and normalise the decoded text)")
+    for kind, make in KINDS.items():
+        text = make(MIB)
+        total, _ = timed(explain, text)
+        raw, _ = _explain_unwrap.prepare(text)
+        red_ms, redacted = timed(redact, raw)
+        views_ms, views = timed(_explain_unwrap.views, redacted)
+        rules_ms, _ = timed(_explain_rules.find_hits, views)
+        extract_ms, _ = timed(_explain_extract.extract, views)
+        print(f"{kind:<8} {total:6.0f} {red_ms:7.0f} {views_ms:6.0f} {rules_ms:6.0f} {extract_ms:8.0f}  "
+              f"({len(views)} view{'s' if len(views) != 1 else ''})")
 
 
 if __name__ == "__main__":
