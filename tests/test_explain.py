@@ -391,3 +391,14 @@ def test_huge_paste_is_cut_and_said_so(monkeypatch):
     expl = explain("x" * 1500 + " unknown client")
     assert expl.redacted_text.endswith("[... 515 more characters not read]")
     assert expl.matches == ()
+
+
+_FIELD_ALPHABET = "tokensecretsidhintpasswapi_keyprivateassertion=: \\\"'&%3d&quot;xyz0123\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_FIELD_ALPHABET, max_size=300))
+def test_field_pattern_tried_at_word_starts_matches_like_finditer(text):
+    # the fast path must find exactly what the pattern itself finds
+    assert [m.span("v") for m in redact_mod._field_matches(text)] == \
+        [m.span("v") for m in redact_mod._FIELD.finditer(text)]
