@@ -589,6 +589,8 @@ def test_production_config():
     assert cfg["server"]["enableXsrfProtection"] is True
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["server"]["maxUploadSize"] <= 2
+    assert cfg["server"]["enableCORS"] is True  # in Streamlit 1.67 true is the protection
+    assert cfg["server"]["fileWatcherType"] == "none"
 
 
 def test_readme_documents_every_setting_and_keeps_the_two_commands():
