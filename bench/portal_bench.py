@@ -40,11 +40,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
-from harness import ROOT, Lab, fmt, machine
+from harness import Lab, fmt, machine
+from tests.e2e.portal_server import serve_process  # noqa: E402 - harness puts the repo on sys.path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -87,33 +87,11 @@ def portal(lab: Lab, port: int, watcher: str | None = None) -> Iterator[tuple[st
     store = Path(tempfile.mkdtemp(prefix="connect-check-bench-store-"))
     env = {**lab.env(), "CONNECT_CHECK_STORE": str(store / "reports.sqlite3"),
            "CONNECT_CHECK_RATE_SESSION": "10000/60", "CONNECT_CHECK_RATE_TARGET": "10000/60"}
-    log = store / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "streamlit"), "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             *(["--server.fileWatcherType", watcher] if watcher else [])],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(OSError):
-                    with urllib.request.urlopen(base + "/_stcore/health", timeout=1) as r:
-                        if r.status == 200:
-                            break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("streamlit did not start:\n" + log.read_text(errors="replace")[-3000:])
-                time.sleep(0.2)
-            yield base, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            shutil.rmtree(store, ignore_errors=True)
+    try:
+        with serve_process(env, store / "streamlit.log", port=port, file_watcher=watcher or "none") as running:
+            yield running
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
 
 
 def open_home(browser, base: str):
@@ -153,7 +131,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--port", type=int, default=0, help="Streamlit port (default: a free one)")
     ap.add_argument("--file-watcher", choices=["auto", "watchdog", "poll", "none"], default=None,
-                    help="--server.fileWatcherType for the server (default: .streamlit/config.toml's setting)")
+                    help="--server.fileWatcherType for the server (default: none, as in .streamlit/config.toml)")
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is missing (make chromium installs Debian's)")
@@ -165,7 +143,7 @@ def main() -> None:
             sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         print(f"machine: {machine()}")
-        print(f"file watcher: {args.file_watcher or 'as configured'}")
+        print(f"file watcher: {args.file_watcher or 'none (as configured)'}")
         print(f"portal {base}, checking {lab.info['canvas_url']} with key {lab.info['client_id']} and region "
               f"{lab.info['region']}; runs: {args.runs}; ms as median (min–max)\n")
         variants = itertools.count(2)

@@ -43,18 +43,27 @@ def serve(env: Mapping[str, str], log: Path, *, script: Path | str = "streamlit_
     The file watcher is off: other edits in the work tree must not rerun pages mid-test.
     Output goes to ``log``; the process is stopped (then killed) on exit.
     """
-    port = free_port()
+    with serve_process(env, log, script=script, startup_s=startup_s) as (base, _proc):
+        yield base
+
+
+@contextlib.contextmanager
+def serve_process(env: Mapping[str, str], log: Path, *, script: Path | str = "streamlit_app.py",
+                  startup_s: float = 60, port: int | None = None,
+                  file_watcher: str = "none") -> Iterator[tuple[str, subprocess.Popen]]:
+    """:func:`serve`, yielding the process too (benchmarks read its memory)."""
+    port = port or free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", file_watcher],
             cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(base, proc, log, startup_s)
-            yield base
+            yield base, proc
         finally:
             proc.terminate()
             try:
