@@ -177,18 +177,21 @@ def render_report(report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _read_input(file: str, stdin: TextIO, *, limit: int, encoding: str) -> str:
+    """The text of FILE (its first ``limit`` bytes, undecodable bytes replaced) or of stdin for -."""
+    if file == "-":
+        return stdin.read()
+    try:
+        with open(file, "rb") as fh:
+            return fh.read(limit).decode(encoding, errors="replace")
+    except OSError as exc:
+        raise UsageError(f"{file}: {exc.strerror}") from None
+
+
 def _explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     from .explain import explain, render_text
 
-    if args.file == "-":
-        text = stdin.read()
-    else:
-        try:
-            with open(args.file, "rb") as fh:
-                text = fh.read(16 * 1024 * 1024).decode("utf-8", errors="replace")
-        except OSError as exc:
-            raise UsageError(f"{args.file}: {exc.strerror}") from None
-    result = explain(text)
+    result = explain(_read_input(args.file, stdin, limit=16 * 1024 * 1024, encoding="utf-8"))
     stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n" if args.json else render_text(result))
     return EXIT_OK
 
@@ -197,16 +200,9 @@ def _batch(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     from . import batch
     from .runner import Options
 
-    if not 1 <= args.concurrency <= 50:
-        raise UsageError("--concurrency must be between 1 and 50")
-    if args.file == "-":
-        text = stdin.read()
-    else:
-        try:
-            with open(args.file, "rb") as fh:
-                text = fh.read(8 * 1024 * 1024).decode("utf-8-sig", errors="replace")
-        except OSError as exc:
-            raise UsageError(f"{args.file}: {exc.strerror}") from None
+    if not 1 <= args.concurrency <= batch.MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency must be between 1 and {batch.MAX_CONCURRENCY}")
+    text = _read_input(args.file, stdin, limit=8 * 1024 * 1024, encoding="utf-8-sig")  # -sig: Excel's BOM
     urls, errors = batch.parse_targets(text)
     for err in errors:
         print(f"skipped: {err}", file=sys.stderr)

@@ -49,7 +49,7 @@ def store() -> BaseSnapshotStore:
 
 def kept_for() -> str:
     """How long saved reports are kept, as the operator configured it ("30 days")."""
-    days = default_store().days
+    days = store().days
     n = int(days) if float(days).is_integer() else round(days, 1)
     return f"{n} day" if n == 1 else f"{n} days"
 
