@@ -56,6 +56,8 @@ def strip_while1(text: str) -> str:
 
 
 def parse_canvas_json(result: HttpResult) -> object:
+    """The JSON body of a Canvas answer (``while(1);`` stripped), or None when it is not
+    JSON. Every check reads server JSON through here, hostile bodies included."""
     try:
         return json.loads(strip_while1(result.text()))
     except (ValueError, RecursionError):  # a hostile body nests [[[[... past the parser's depth

@@ -14,7 +14,6 @@ names the shipped default, https://canvas.instructure.com (see :func:`issuer_adv
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from ..model import Status
 from ..net import HttpResult, NetError
 from ..runner import RunContext
 from .hosting import HOSTED_LTI
+from .http import parse_canvas_json
 
 JWKS_PATH = "/api/lti/security/jwks"
 OPENID_CONFIGURATION_PATH = "/api/lti/security/openid-configuration"
@@ -54,12 +54,8 @@ def read_jwks(result: HttpResult) -> JwksReading:
     """Is this a JSON Web Key Set with usable public signing keys?"""
     if result.status != 200:
         return JwksReading(False, problem=f"the address answered HTTP {result.status}")
-    text = result.text().lstrip()
-    if text.startswith("while(1);"):
-        text = text[len("while(1);"):]
-    try:
-        body = json.loads(text)
-    except (ValueError, RecursionError):  # hostile bodies nest [[[[... past the parser's depth
+    body = parse_canvas_json(result)
+    if body is None:
         kind = (result.header("content-type") or "no content type").split(";")[0]
         return JwksReading(False, problem=f"the answer is not JSON ({kind})")
     if not isinstance(body, dict) or not isinstance(body.get("keys"), list):
@@ -153,10 +149,10 @@ async def _read_issuer(ctx: RunContext) -> tuple[str, str | None, int | None]:
         result = await ctx.net.fetch(url, headers={"Accept": "application/json"}, verify=False)
         status_seen = result.status
         if result.status == 200:
-            body = json.loads(result.text().lstrip().removeprefix("while(1);"))
+            body = parse_canvas_json(result)
             if isinstance(body, dict) and isinstance(body.get("issuer"), str):
                 observed = body["issuer"]
-    except (NetError, ValueError, RecursionError):
+    except NetError:
         pass
     return url, observed, status_seen
 

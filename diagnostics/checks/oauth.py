@@ -28,7 +28,6 @@ from anything the server sends back, in case a server echoes what it received).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
@@ -39,6 +38,7 @@ from ..model import Status
 from ..net import HttpResult, NetError
 from ..redirect_uri import Advice, advise
 from ..runner import RunContext
+from .http import parse_canvas_json
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +79,10 @@ def auth_url(origin: str, client_id: str, redirect_uri: str) -> str:
 def canvas_error(result: HttpResult) -> tuple[str | None, str | None]:
     """(error, error_description) from a JSON body (``while(1);`` stripped) or from the
     query of a redirect; (None, None) when the answer carries neither."""
-    text = result.text().lstrip()
-    if text.startswith("while(1);"):
-        text = text[len("while(1);"):]
-    if text.startswith("{"):
-        try:
-            body = json.loads(text)
-        except (ValueError, RecursionError):  # hostile bodies nest [[[[... past the parser's depth
-            body = None
-        if isinstance(body, dict) and isinstance(body.get("error"), str):
-            description = body.get("error_description")
-            return body["error"], description if isinstance(description, str) else None
+    body = parse_canvas_json(result)
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        description = body.get("error_description")
+        return body["error"], description if isinstance(description, str) else None
     if 300 <= result.status < 400 and result.location:
         query = parse_qs(urlsplit(result.location).query)
         if "error" in query:
