@@ -35,9 +35,7 @@ import contextlib
 import itertools
 import os
 import shutil
-import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterator, Sequence
 
 from . import catalog
-from .model import Finding, Hosting, Report, Status, TargetInfo, utc_now_iso
+from .model import Finding, Hosting, Report, TargetInfo, utc_now_iso
 from .net import Deadline, NetPolicy, Network
 from .target import Target
 

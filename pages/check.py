@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import streamlit as st
 
 from diagnostics.runner import Options
-from diagnostics.share import REGIONS, ShareParams, parse_report_id
+from diagnostics.share import ShareParams, parse_report_id
 from diagnostics.store import StoreUnavailable
 from diagnostics.target import TargetError, parse
 from portal import checking, render, sharebox, state

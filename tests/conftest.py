@@ -11,7 +11,6 @@ import os
 import pathlib
 import socket
 
-import pytest
 
 _LAB = pathlib.Path(__file__).parent / "lab"
 pytest_plugins = sorted(f"tests.lab.{p.stem}" for p in _LAB.glob("fx_*.py"))

@@ -199,7 +199,7 @@ def test_near_miss_ids_open_nothing(saved):
     _ran()
     s, snap = saved
     near = [snap.id.upper(), snap.id.lower(), snap.id[:-1], snap.id + "A", snap.id[1:], f"{snap.id}'--",
-            f"' OR '1'='1", f"{snap.id[:20]}%", f"{snap.id[:20]}_", "../" + snap.id, snap.id + "/../x", "*",
+            "' OR '1'='1", f"{snap.id[:20]}%", f"{snap.id[:20]}_", "../" + snap.id, snap.id + "/../x", "*",
             f"{snap.id} ", f"\u200b{snap.id}"]
     for candidate in near:
         if candidate == snap.id:

@@ -16,7 +16,7 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from diagnostics import catalog
-from diagnostics.model import Hosting, Report, Status, TargetInfo
+from diagnostics.model import Hosting, Report, TargetInfo
 from diagnostics.ratelimit import RateLimiter, TTLCache
 from diagnostics.store import SnapshotStore
 from portal import browser as browser_logic

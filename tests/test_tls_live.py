@@ -226,15 +226,6 @@ def test_refused_port_is_not_reachable(refused_port):
 # ----------------------------------------------------------------------------- the CLI
 
 
-def _cli_available() -> bool:
-    try:
-        import diagnostics.cli  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _cli_available(), reason="diagnostics.cli not importable yet")
 @pytest.mark.parametrize("fixture, code, status", [
     ("good_server", "tls.trusted", "pass"),
     ("incomplete_chain_server", "tls.incomplete_chain", "fail"),

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import threading
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import quote
