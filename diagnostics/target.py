@@ -152,10 +152,16 @@ def _normalise_host(host: str) -> tuple[str, str]:
         raise TargetError("The address has no host name in it.")
     if _is_ip_literal(host):
         raise TargetError("Enter the Canvas host name, not an IP address: Badgr needs the name its certificate is issued for.")
-    try:
-        ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
-    except (idna.IDNAError, UnicodeError, ValueError):
-        raise TargetError(f"'{_short(host)}' is not a valid host name.") from None
+    if host.isascii():
+        # Plain DNS names need no IDNA: its rules refuse real ones such as
+        # "r3---sn-x.example.com" (hyphens in the 3rd and 4th place), which DNS, browsers
+        # and Badgr's servers all accept. The LDH check below is the rule that applies.
+        ascii_host = host
+    else:
+        try:
+            ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError, ValueError):
+            raise TargetError(f"'{_short(host)}' is not a valid host name.") from None
     ascii_host = ascii_host.lower()
     if _is_ip_literal(ascii_host):  # IDNA folds full-width digits and letters: "０ｘ７ｆ..." -> "0x7f..."
         raise TargetError("Enter the Canvas host name, not an IP address: Badgr needs the name its certificate is issued for.")

@@ -33,6 +33,9 @@ ACCEPTED = [
     ("xn--bcher-kva.example", "https://xn--bcher-kva.example", ()),
     ("canvas。uni。edu", "https://canvas.uni.edu", ()),
     ("canvas.uni.edu?login=1", "https://canvas.uni.edu", ("input.path_ignored",)),
+    # hyphens in the 3rd and 4th place: valid DNS names that IDNA's own rules would refuse
+    ("my--school.instructure.com", "https://my--school.instructure.com", ()),
+    ("r3---sn-abc.example.com", "https://r3---sn-abc.example.com", ()),
 ]
 
 
